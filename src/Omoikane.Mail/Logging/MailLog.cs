@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+
+namespace Omoikane.Mail.Logging;
+
+/// <summary>
+/// Writes one line per event in Postfix's maillog format
+/// ("Nov 28 02:24:06 host postfix-omoikane/smtpd[1234]: connect from unknown[192.0.2.1]"),
+/// to stderr and to maillog_file, so pflogsumm and fail2ban's postfix filters read it unchanged.
+/// Lines are queued and written by one background writer (no lock on the session's path).
+/// </summary>
+public sealed class MailLog : IAsyncDisposable
+{
+    private readonly string _syslogName;
+    private readonly string _host;
+    private readonly int _pid = Environment.ProcessId;
+    private readonly Channel<string> _channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private readonly TextWriter? _stderr;
+    private readonly string? _path;
+    private readonly TimeProvider _time;
+
+    public MailLog(string syslogName, string host, string? path, bool toStderr = true, TimeProvider? time = null)
+    {
+        _syslogName = syslogName;
+        _host = host.Split('.')[0];
+        _path = string.IsNullOrEmpty(path) ? null : path;
+        _stderr = toStderr ? Console.Error : null;
+        _time = time ?? TimeProvider.System;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>A log that writes nowhere (CLI commands that only read).</summary>
+    public static MailLog Null => new("postfix-omoikane", "localhost", null, toStderr: false);
+
+    /// <summary>The syslog name of this log ("postfix-omoikane"); a service may log under its own (submission's).</summary>
+    public string SyslogName => _syslogName;
+
+    public void Info(string program, string text) => Write(_syslogName, program, text);
+    public void Warning(string program, string text) => Write(_syslogName, program, "warning: " + text);
+    public void Error(string program, string text) => Write(_syslogName, program, "error: " + text);
+
+    /// <summary>Writes with an explicit syslog name (master.cf "-o syslog_name=postfix/submission").</summary>
+    public void Write(string syslogName, string program, string text)
+    {
+        var now = _time.GetLocalNow();
+        // RFC 3164 timestamp as syslog writes it: "Nov  8 02:24:06".
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"{now.ToString("MMM", CultureInfo.InvariantCulture)} {now.Day,2} {now:HH:mm:ss} {_host} {syslogName}/{program}[{_pid}]: {text}");
+        _channel.Writer.TryWrite(line);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        StreamWriter? file = null;
+        try
+        {
+            if (_path is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+                file = new StreamWriter(new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete), new UTF8Encoding(false));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"omoikane: cannot open maillog_file {_path}: {ex.Message}");
+        }
+        var reader = _channel.Reader;
+        var sb = new StringBuilder();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            sb.Clear();
+            while (reader.TryRead(out var line)) sb.Append(line).Append('\n');
+            var chunk = sb.ToString();
+            try
+            {
+                if (file is not null) { await file.WriteAsync(chunk).ConfigureAwait(false); await file.FlushAsync().ConfigureAwait(false); }
+                if (_stderr is not null) { await _stderr.WriteAsync(chunk).ConfigureAwait(false); await _stderr.FlushAsync().ConfigureAwait(false); }
+            }
+            catch (IOException) { }
+        }
+        if (file is not null) await file.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+}
