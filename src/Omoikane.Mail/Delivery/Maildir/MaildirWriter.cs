@@ -1,0 +1,109 @@
+using System.Text;
+using Omoikane.Mail.Queue;
+
+namespace Omoikane.Mail.Delivery.Maildir;
+
+/// <summary>
+/// Delivers into a Maildir ($virtual_mailbox_base/domain/local/{tmp,new,cur}) with the Maildir protocol:
+/// write tmp/NAME, make it durable, rename to new/NAME, make the entry durable (Postfix local/maildir.c).
+/// Unique names "secs.MusecPpidQn.host,S=size,W=vsize" (S: octets on disk with LF endings; W: the
+/// RFC 822 size with CRLF, which POP3 reports without reading the file, as Dovecot does).
+/// </summary>
+public sealed class MaildirWriter
+{
+    private readonly string _base;
+    private readonly GroupCommit _commit;
+    private readonly string _host;
+    private readonly int _pid = Environment.ProcessId;
+    private long _seq;
+
+    public MaildirWriter(string mailboxBase, GroupCommit commit, string hostname)
+    {
+        _base = mailboxBase;
+        _commit = commit;
+        // '/' and ':' may not appear in names; Maildir escapes them as \057 and \072.
+        _host = hostname.Replace("/", "\\057").Replace(":", "\\072");
+    }
+
+    /// <summary>The Maildir of local@domain (lower-cased).</summary>
+    public string MailboxPath(string domain, string local)
+        => Path.Combine(_base, SafeSegment(domain.TrimEnd('.').ToLowerInvariant()), SafeSegment(local.ToLowerInvariant()));
+
+    /// <summary>Path segments come from addresses: never let one escape the mailbox base.</summary>
+    public static string SafeSegment(string s)
+    {
+        if (s.Length == 0 || s == "." || s == "..") return "_" + s.Replace('.', '_');
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+            sb.Append(c is '/' or '\\' or '\0' ? '_' : c);
+        return sb.ToString();
+    }
+
+    public static void EnsureMaildir(string path)
+    {
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+        {
+            var d = Path.Combine(path, sub);
+            if (Directory.Exists(d)) continue;
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(d);
+            else Directory.CreateDirectory(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>
+    /// Writes prefix headers followed by the queue file's content into the mailbox; returns the final path.
+    /// </summary>
+    public async Task<string> DeliverAsync(string mailbox, string prefixHeaders, QueueMessageFile message, CancellationToken ct = default)
+    {
+        EnsureMaildir(mailbox);
+        var now = DateTimeOffset.UtcNow;
+        var seq = Interlocked.Increment(ref _seq);
+        var usec = now.Ticks / 10 % 1_000_000;
+        var baseName = $"{now.ToUnixTimeSeconds()}.M{usec}P{_pid}Q{seq}.{_host}";
+        var tmp = Path.Combine(mailbox, "tmp", baseName);
+        long size = 0, lines = 0;
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using (var fs = new FileStream(tmp, options))
+        {
+            try
+            {
+                var prefix = Encoding.UTF8.GetBytes(prefixHeaders);
+                await fs.WriteAsync(prefix, ct).ConfigureAwait(false);
+                size += prefix.Length;
+                lines += CountLf(prefix);
+                await using (var src = new FileStream(message.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+                {
+                    src.Seek(message.ContentOffset, SeekOrigin.Begin);
+                    var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+                    try
+                    {
+                        long remaining = message.ContentLength;
+                        while (remaining > 0)
+                        {
+                            int n = await src.ReadAsync(buf.AsMemory(0, (int)Math.Min(buf.Length, remaining)), ct).ConfigureAwait(false);
+                            if (n == 0) throw new IOException("queue file shorter than its envelope says");
+                            await fs.WriteAsync(buf.AsMemory(0, n), ct).ConfigureAwait(false);
+                            lines += CountLf(buf.AsSpan(0, n));
+                            size += n;
+                            remaining -= n;
+                        }
+                    }
+                    finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+                }
+                await _commit.CommitAsync(fs.SafeFileHandle, null).ConfigureAwait(false);
+            }
+            catch
+            {
+                try { File.Delete(tmp); } catch (IOException) { }
+                throw;
+            }
+        }
+        var final = Path.Combine(mailbox, "new", $"{baseName},S={size},W={size + lines}");
+        File.Move(tmp, final);
+        await _commit.CommitAsync(null, Path.Combine(mailbox, "new")).ConfigureAwait(false);
+        return final;
+    }
+
+    private static long CountLf(ReadOnlySpan<byte> span) => span.Count((byte)'\n');
+}

@@ -1,0 +1,342 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Omoikane.Mail.Delivery;
+using Omoikane.Mail.Delivery.Maildir;
+using Omoikane.Mail.Logging;
+
+namespace Omoikane.Mail.Queue;
+
+/// <summary>
+/// Schedules deliveries of queued messages (Postfix qmgr(8)): new messages go straight to delivery;
+/// a message with recipients left over is deferred with exponential backoff between
+/// minimal_backoff_time and maximal_backoff_time, its state kept on disk; after maximal_queue_lifetime
+/// the remaining recipients are bounced with a DSN to the sender (never for the null sender).
+/// On start everything in the queue is resumed.
+/// </summary>
+public sealed class QueueManager : IAsyncDisposable
+{
+    private readonly Spool _spool;
+    private readonly MaildirWriter _maildir;
+    private readonly LocalRecipients _local;
+    private readonly IRemoteTransport _remote;
+    private readonly MailLog _log;
+    private readonly QueueManagerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Channel<string> _ready = Channel.CreateUnbounded<string>();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _deferred = new();
+    private readonly ConcurrentDictionary<string, byte> _inFlight = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _tasks = new();
+    private readonly SemaphoreSlim _wakeScheduler = new(0);
+
+    public QueueManager(Spool spool, MaildirWriter maildir, LocalRecipients local, IRemoteTransport remote, MailLog log,
+        QueueManagerOptions options, TimeProvider? time = null)
+    {
+        _spool = spool; _maildir = maildir; _local = local; _remote = remote; _log = log; _options = options;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Number of messages waiting for a retry.</summary>
+    public int DeferredCount => _deferred.Count;
+
+    public void Start()
+    {
+        // Resume: every committed message is either new (no state) or deferred (state with next attempt).
+        foreach (var id in _spool.ListIds())
+        {
+            var state = QueueState.Load(_spool.StatePath(id));
+            if (state is null) Enqueue(id);
+            else if (!state.Hold) _deferred[id] = state.NextAttempt;
+        }
+        for (int i = 0; i < _options.Workers; i++) _tasks.Add(Task.Run(WorkerAsync));
+        _tasks.Add(Task.Run(SchedulerAsync));
+    }
+
+    /// <summary>Hands a newly committed message to delivery.</summary>
+    public void Enqueue(string id)
+    {
+        if (_inFlight.TryAdd(id, 0)) _ready.Writer.TryWrite(id);
+    }
+
+    /// <summary>Retries every deferred message now (postqueue -f).</summary>
+    public void FlushDeferred()
+    {
+        foreach (var id in _deferred.Keys) _deferred[id] = DateTimeOffset.MinValue;
+        _wakeScheduler.Release();
+    }
+
+    private async Task SchedulerAsync()
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try { await _wakeScheduler.WaitAsync(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            var now = _time.GetUtcNow();
+            foreach (var (id, when) in _deferred)
+            {
+                if (when <= now && _deferred.TryRemove(id, out _)) Enqueue(id);
+            }
+            // Messages placed in the queue by another process (queue flush from the CLI writes a request file).
+            var flushRequest = Path.Combine(_spool.Root, "flush");
+            if (File.Exists(flushRequest))
+            {
+                try { File.Delete(flushRequest); } catch (IOException) { }
+                foreach (var id in _spool.ListIds())
+                {
+                    if (_inFlight.ContainsKey(id)) continue;
+                    var st = QueueState.Load(_spool.StatePath(id));
+                    if (st is { Hold: true }) continue;
+                    _deferred.TryRemove(id, out _);
+                    Enqueue(id);
+                }
+            }
+        }
+    }
+
+    private async Task WorkerAsync()
+    {
+        var ct = _stop.Token;
+        try
+        {
+            await foreach (var id in _ready.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                try { await ProcessAsync(id, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+                catch (Exception ex)
+                {
+                    _log.Warning("qmgr", $"{id}: delivery attempt failed: {ex.Message}");
+                    Defer(id, null);
+                }
+                finally { _inFlight.TryRemove(id, out _); }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private void Defer(string id, QueueState? state)
+    {
+        var now = _time.GetUtcNow();
+        state ??= QueueState.Load(_spool.StatePath(id)) ?? new QueueState();
+        state.Attempts++;
+        state.LastAttempt = now;
+        state.NextAttempt = now + Backoff(state.Attempts);
+        try { state.Save(_spool.StatePath(id)); } catch (IOException ex) { _log.Warning("qmgr", $"{id}: cannot save queue state: {ex.Message}"); }
+        _deferred[id] = state.NextAttempt;
+    }
+
+    /// <summary>Backoff doubles from minimal_backoff_time per attempt, capped at maximal_backoff_time.</summary>
+    public TimeSpan Backoff(int attempts)
+    {
+        var min = _options.MinimalBackoff;
+        var ticks = min.Ticks * Math.Pow(2, Math.Min(attempts - 1, 30));
+        var t = TimeSpan.FromTicks((long)Math.Min(ticks, _options.MaximalBackoff.Ticks));
+        return t < min ? min : t;
+    }
+
+    private async Task ProcessAsync(string id, CancellationToken ct)
+    {
+        var started = _time.GetUtcNow();
+        var msg = _spool.Open(id, out var error);
+        if (msg is null)
+        {
+            if (error == "not found") return; // deleted meanwhile (queue delete)
+            _spool.Quarantine(id, error ?? "unreadable", _log);
+            return;
+        }
+        var env = msg.Envelope;
+        var state = QueueState.Load(_spool.StatePath(id));
+        if (state is { Hold: true }) return;
+        if (state is null)
+            _log.Info("qmgr", $"{id}: from=<{env.Sender}>, size={msg.ContentLength}, nrcpt={env.Recipients.Count} (queue active)");
+        var pending = env.Recipients.Where(r => state is null || !state.Done.Contains(r.Address)).ToList();
+
+        var outcomes = new List<RecipientOutcome>();
+        var remote = new List<QueueRecipient>();
+        foreach (var rcpt in pending)
+        {
+            var targets = await _local.ResolveAsync(rcpt.Address, ct).ConfigureAwait(false);
+            var anyTemp = false; var anySent = false; var failures = new List<string>();
+            foreach (var t in targets)
+            {
+                switch (t)
+                {
+                    case ResolvedTarget.Remote r:
+                        remote.Add(new QueueRecipient(r.Address, rcpt.Original ?? rcpt.Address));
+                        break;
+                    case ResolvedTarget.Mailbox m:
+                        var sw = _time.GetTimestamp();
+                        var mailbox = _maildir.MailboxPath(m.Domain, m.Local);
+                        var prefix = $"Return-Path: <{env.Sender}>\nDelivered-To: {m.Address}\n";
+                        try
+                        {
+                            await _maildir.DeliverAsync(mailbox, prefix, msg, ct).ConfigureAwait(false);
+                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
+                                "local", "2.0.0", "sent", "delivered to maildir", started, _time.GetElapsedTime(sw));
+                            anySent = true;
+                        }
+                        catch (IOException ex)
+                        {
+                            anyTemp = true;
+                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
+                        }
+                        catch (UnauthorizedAccessException ex)
+                        {
+                            anyTemp = true;
+                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
+                        }
+                        break;
+                    case ResolvedTarget.TempFail f:
+                        anyTemp = true;
+                        LogDelivery(msg, rcpt, "local", "4.3.0", "deferred", f.Reason, started, TimeSpan.Zero);
+                        break;
+                    case ResolvedTarget.Unknown u:
+                        failures.Add(u.Reason);
+                        break;
+                }
+            }
+            if (anyTemp)
+            {
+                state ??= new QueueState();
+                state.Reasons[rcpt.Address] = "temporary local delivery failure";
+                continue;
+            }
+            if (failures.Count > 0 && !anySent && !targets.Any(t => t is ResolvedTarget.Remote))
+            {
+                var o = new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
+                LogDelivery(msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
+                outcomes.Add(o);
+            }
+            MarkDone(ref state, rcpt.Address);
+        }
+
+        if (remote.Count > 0)
+        {
+            var results = await _remote.DeliverAsync(msg, remote, ct).ConfigureAwait(false);
+            foreach (var r in results)
+            {
+                LogDelivery(msg, r.Recipient, r.Relay, r.Dsn, r.Status switch
+                {
+                    DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred",
+                }, r.Text, started, r.Transmission, r.Setup);
+                if (r.Status == DeliveryStatus.Deferred)
+                {
+                    state ??= new QueueState();
+                    state.Reasons[r.Recipient.Original ?? r.Recipient.Address] = r.Text;
+                    // A remote target of an alias keeps its original recipient pending.
+                    state.Done.Remove(r.Recipient.Original ?? r.Recipient.Address);
+                    state.Done.Remove(r.Recipient.Address);
+                    continue;
+                }
+                if (r.Status == DeliveryStatus.Bounced) outcomes.Add(r);
+            }
+        }
+
+        var remaining = env.Recipients.Where(r => state is null || !state.Done.Contains(r.Address)).ToList();
+        // Expiry: the message has been in the queue too long; bounce what is left.
+        if (remaining.Count > 0)
+        {
+            var lifetime = env.IsBounce ? _options.BounceQueueLifetime : _options.MaximalQueueLifetime;
+            if (_time.GetUtcNow() - env.Arrival >= lifetime)
+            {
+                foreach (var r in remaining)
+                {
+                    var reason = state?.Reasons.GetValueOrDefault(r.Address) ?? "delivery temporarily suspended";
+                    var o = new RecipientOutcome(r, DeliveryStatus.Bounced, "4.4.7", "none", $"message expired: {reason}");
+                    LogDelivery(msg, r, "none", "4.4.7", "expired, returned to sender", reason, started, TimeSpan.Zero);
+                    outcomes.Add(o);
+                }
+                remaining.Clear();
+            }
+        }
+
+        if (outcomes.Count > 0)
+            await BounceAsync(msg, outcomes, ct).ConfigureAwait(false);
+
+        if (remaining.Count == 0)
+        {
+            _spool.Remove(id);
+            _log.Info("qmgr", $"{id}: removed");
+            return;
+        }
+        Defer(id, state);
+    }
+
+    private static void MarkDone(ref QueueState? state, string address)
+    {
+        state ??= new QueueState();
+        state.Done.Add(address);
+    }
+
+    private void LogDelivery(QueueMessageFile msg, QueueRecipient rcpt, string relay, string dsn, string status, string text,
+        DateTimeOffset started, TimeSpan transmission, TimeSpan setup = default)
+    {
+        var now = _time.GetUtcNow();
+        var total = now - msg.Envelope.Arrival;
+        var a = started - msg.Envelope.Arrival;
+        if (a < TimeSpan.Zero) a = TimeSpan.Zero;
+        var d = transmission;
+        var b = total - a - setup - d;
+        if (b < TimeSpan.Zero) b = TimeSpan.Zero;
+        var program = relay == "local" ? "local" : relay == "none" ? "qmgr" : "smtp";
+        var orig = rcpt.Original is not null && !string.Equals(rcpt.Original, rcpt.Address, StringComparison.OrdinalIgnoreCase) ? $", orig_to=<{rcpt.Original}>" : "";
+        _log.Info(program, string.Create(CultureInfo.InvariantCulture,
+            $"{msg.Id}: to=<{rcpt.Address}>{orig}, relay={relay}, delay={Fmt(total)}, delays={Fmt(a)}/{Fmt(b)}/{Fmt(setup)}/{Fmt(d)}, dsn={dsn}, status={status} ({text})"));
+    }
+
+    /// <summary>Postfix's delay format: up to two significant decimals, "0" for nothing.</summary>
+    public static string Fmt(TimeSpan t)
+    {
+        var s = t.TotalSeconds;
+        if (s < 0.005) return "0";
+        if (s < 10) return s.ToString("0.##", CultureInfo.InvariantCulture);
+        return s.ToString("0.#", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Queues a DSN to the sender for the failed recipients; nothing for the null sender or a bounce.</summary>
+    private async Task BounceAsync(QueueMessageFile msg, IReadOnlyList<RecipientOutcome> failed, CancellationToken ct)
+    {
+        var env = msg.Envelope;
+        if (env.Sender.Length == 0 || env.IsBounce)
+        {
+            foreach (var f in failed) _log.Info("bounce", $"{msg.Id}: sender is the null address; no notification for <{f.Recipient.Address}>");
+            return;
+        }
+        var headers = ReadHeaders(msg);
+        var body = BounceBuilder.Build(_options.MyHostname, _options.MailName, env, failed, headers, _time.GetUtcNow());
+        var now = _time.GetUtcNow();
+        var writer = _spool.Create(qid => new QueueEnvelope
+        {
+            QueueId = qid, Arrival = now, Sender = "", Recipients = [new QueueRecipient(env.Sender)],
+            Client = "local", Protocol = "local", IsBounce = true,
+        }, _time);
+        await using (writer)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            await writer.Content.WriteAsync(bytes, ct).ConfigureAwait(false);
+            await writer.CommitAsync(ct).ConfigureAwait(false);
+        }
+        _log.Info("bounce", $"{msg.Id}: sender non-delivery notification: {writer.Id}");
+        Enqueue(writer.Id);
+    }
+
+    private static string ReadHeaders(QueueMessageFile msg)
+    {
+        using var fs = new FileStream(msg.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        fs.Seek(msg.ContentOffset, SeekOrigin.Begin);
+        var len = (int)Math.Min(msg.ContentLength, 256 * 1024);
+        var buf = new byte[len];
+        fs.ReadExactly(buf, 0, len);
+        var end = buf.AsSpan().IndexOf("\n\n"u8);
+        return Encoding.UTF8.GetString(buf, 0, end < 0 ? len : end + 1);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _ready.Writer.TryComplete();
+        try { await Task.WhenAll(_tasks).ConfigureAwait(false); } catch (OperationCanceledException) { }
+    }
+}
