@@ -74,6 +74,19 @@ public sealed class Spool
         }
     }
 
+    /// <summary>Creates the queue file under an id chosen earlier (Postfix assigns the id at the first accepted RCPT).</summary>
+    public SpoolWriter Create(string id, QueueEnvelope envelope)
+    {
+        var path = Path.Combine(IncomingDir, id);
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0,
+        };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (File.Exists(MessagePath(id))) throw new IOException($"queue id {id} already in use");
+        return new SpoolWriter(this, id, path, new FileStream(path, options), envelope);
+    }
+
     /// <summary>Ids of all committed messages.</summary>
     public IEnumerable<string> ListIds()
     {

@@ -1,0 +1,24 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Omoikane.Mail.Delivery;
+using Omoikane.Mail.Logging;
+using Omoikane.Mail.Queue;
+
+namespace Omoikane.Server.Smtp;
+
+/// <summary>Everything an SMTP session uses besides its connection (shared by all sessions of a service).</summary>
+public sealed class SmtpServices
+{
+    public required SmtpdOptions Options { get; init; }
+    public required MailLog Log { get; init; }
+    public required Spool Spool { get; init; }
+    public required Action<string> Enqueue { get; init; }
+    public required LocalRecipients Local { get; init; }
+    public required ISmtpPolicy Policy { get; init; }
+    public Func<IPAddress, CancellationToken, ValueTask<ClientIdentity>> ResolveClient { get; init; }
+        = (_, _) => ValueTask.FromResult(ClientIdentity.Unknown);
+    public Func<X509Certificate2?> Certificate { get; init; } = () => null;
+    public Sasl.ISaslProvider? Sasl { get; init; }
+    public ClientConnectionCounter? Connections { get; init; }
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

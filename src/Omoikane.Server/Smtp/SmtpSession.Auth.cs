@@ -1,0 +1,156 @@
+using System.Text;
+using Omoikane.Server.Sasl;
+using Omoikane.Server.Transport;
+
+namespace Omoikane.Server.Smtp;
+
+public sealed partial class SmtpSession
+{
+    private bool _authInProgress;
+
+    /// <summary>Mechanisms announced in EHLO: none unless AUTH is enabled, and none before TLS with smtpd_tls_auth_only.</summary>
+    private IReadOnlyList<string> AuthMechanismsOffered()
+    {
+        if (!_opt.SaslEnabled || _svc.Sasl is null || _saslUser is not null) return [];
+        if (_opt.TlsAuthOnly && !_conn.IsTls) return [];
+        return _svc.Sasl.Mechanisms(_conn.IsTls);
+    }
+
+    /// <summary>AUTH (RFC 4954).</summary>
+    private async Task<bool> AuthAsync(string arg)
+    {
+        if (!_opt.SaslEnabled || _svc.Sasl is null || (_opt.TlsAuthOnly && !_conn.IsTls))
+        { _counters.Count("auth", false); return await ErrorReplyAsync(503, "5.5.1", "Error: authentication not enabled").ConfigureAwait(false); }
+        if (_helo is null || !_esmtp)
+        { _counters.Count("auth", false); return await ErrorReplyAsync(503, "5.5.1", "Error: send HELO/EHLO first").ConfigureAwait(false); }
+        if (_saslUser is not null)
+        { _counters.Count("auth", false); return await ErrorReplyAsync(503, "5.5.1", "Error: already authenticated").ConfigureAwait(false); }
+        if (_sender is not null)
+        { _counters.Count("auth", false); return await ErrorReplyAsync(503, "5.5.1", "Error: MAIL transaction in progress").ConfigureAwait(false); }
+        var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is < 1 or > 2)
+        { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: AUTH mechanism").ConfigureAwait(false); }
+        var name = parts[0].ToUpperInvariant();
+        if (!AuthMechanismsOffered().Contains(name, StringComparer.Ordinal))
+        { _counters.Count("auth", false); return await ErrorReplyAsync(504, "5.5.4", "Unrecognized authentication type").ConfigureAwait(false); }
+        var mech = _svc.Sasl.Create(name, _conn.IsTls, SaslContextForConnection());
+        if (mech is null)
+        { _counters.Count("auth", false); return await ErrorReplyAsync(504, "5.5.4", "Unrecognized authentication type").ConfigureAwait(false); }
+
+        byte[] response = [];
+        if (parts.Length == 2)
+        {
+            if (mech.ServerFirst)
+            { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.4", "Error: initial response not allowed for this mechanism").ConfigureAwait(false); }
+            if (!TryDecode(parts[1], out response))
+            { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false); }
+        }
+        else if (!mech.ServerFirst)
+        {
+            // No initial response: an empty challenge asks for it (RFC 4954 §4).
+            var first = await ChallengeAsync([]).ConfigureAwait(false);
+            if (first.Status != LineStatus.Ok) return await AuthLineFailureAsync(first).ConfigureAwait(false);
+            if (first.Text == "*") { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false); }
+            if (!TryDecode(first.Text, out response))
+            { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false); }
+        }
+
+        _authInProgress = true;
+        try
+        {
+            for (int round = 0; round < 16; round++)
+            {
+                var step = mech.Step(response);
+                switch (step.Status)
+                {
+                    case SaslStatus.Success:
+                        if (step.Challenge is { Length: > 0 } extra)
+                        {
+                            // Additional data with success goes in a 334; the client answers with an empty line.
+                            var ack = await ChallengeAsync(extra).ConfigureAwait(false);
+                            if (ack.Status != LineStatus.Ok) return await AuthLineFailureAsync(ack).ConfigureAwait(false);
+                            if (ack.Text == "*") { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false); }
+                        }
+                        _saslUser = mech.AuthenticatedUser;
+                        _saslMethod = name;
+                        _counters.Count("auth", true);
+                        await ReplyAsync(235, "2.7.0", "Authentication successful").ConfigureAwait(false);
+                        return true;
+                    case SaslStatus.Failure:
+                        _counters.Count("auth", false);
+                        Warn($"{_clientLog}: SASL {name} authentication failed: {step.Reason ?? "authentication failure"}");
+                        return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
+                    case SaslStatus.TempFail:
+                        _counters.Count("auth", false);
+                        Warn($"{_clientLog}: SASL {name} authentication failed: temporary failure");
+                        return await ErrorReplyAsync(454, "4.7.0", "Temporary authentication failure").ConfigureAwait(false);
+                }
+                var line = await ChallengeAsync(step.Challenge ?? []).ConfigureAwait(false);
+                if (line.Status != LineStatus.Ok) return await AuthLineFailureAsync(line).ConfigureAwait(false);
+                if (line.Text == "*")
+                {
+                    _counters.Count("auth", false);
+                    return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false);
+                }
+                if (!TryDecode(line.Text, out response))
+                {
+                    _counters.Count("auth", false);
+                    return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false);
+                }
+            }
+            _counters.Count("auth", false);
+            return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: too many steps").ConfigureAwait(false);
+        }
+        finally { _authInProgress = false; }
+    }
+
+    private SaslContext SaslContextForConnection()
+    {
+        byte[]? exporter = null, endpoint = null;
+        if (_conn.Tls is { } tls)
+        {
+            endpoint = Transport.ChannelBinding.TlsServerEndPoint(tls);
+            exporter = Transport.ChannelBinding.TlsExporter(tls);
+        }
+        return new SaslContext(_opt.MyHostname, exporter, endpoint);
+    }
+
+    private async Task<Line> ChallengeAsync(byte[] challenge)
+    {
+        Write("334 " + Convert.ToBase64String(challenge) + "\r\n");
+        await FlushAsync(_stopping).ConfigureAwait(false);
+        return await _reader.ReadLineAsync(SmtpdOptions.MaxAuthLine, _opt.Timeout, _opt.ForbidBareNewline).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AuthLineFailureAsync(Line line)
+    {
+        _counters.Count("auth", false);
+        switch (line.Status)
+        {
+            case LineStatus.Timeout:
+                Log($"timeout after AUTH from {_clientLog}");
+                await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
+                return false;
+            case LineStatus.TooLong:
+                return await ErrorReplyAsync(500, "5.5.6", "Authentication Exchange line is too long").ConfigureAwait(false);
+            case LineStatus.BareLf:
+                await ReplyAsync(_opt.BareNewlineRejectCode, "5.5.2", "Error: bare <LF> received").ConfigureAwait(false);
+                return false;
+            default:
+                Log($"lost connection after AUTH from {_clientLog}");
+                return false;
+        }
+    }
+
+    /// <summary>Strict base64 (RFC 4954 §4): "=" is an empty response; anything else invalid is refused.</summary>
+    public static bool TryDecode(string text, out byte[] data)
+    {
+        data = [];
+        if (text == "=") return true;
+        if (text.Length == 0 || text.Length % 4 != 0) return false;
+        foreach (var c in text)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=')) return false;
+        try { data = Convert.FromBase64String(text); return true; }
+        catch (FormatException) { return false; }
+    }
+}

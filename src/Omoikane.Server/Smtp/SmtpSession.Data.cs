@@ -1,0 +1,357 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.IO.Pipelines;
+using Omoikane.Mail.Queue;
+using Omoikane.Mail.Smtp;
+
+namespace Omoikane.Server.Smtp;
+
+public sealed partial class SmtpSession
+{
+    private SpoolWriter? _chunkWriter;
+    private IncomingMessage? _chunkMessage;
+    private bool _chunkFailed;
+    private bool _chunkPendingCr;
+
+    private void ResetChunking()
+    {
+        _chunkWriter?.Abort();
+        _chunkWriter = null;
+        _chunkMessage = null;
+        _chunkFailed = false;
+        _chunkPendingCr = false;
+    }
+
+    private async Task<bool> DataAsync(string arg)
+    {
+        if (arg.Trim().Length > 0) { _counters.Count("data", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: DATA").ConfigureAwait(false); }
+        if (_chunkWriter is not null) { _counters.Count("data", false); return await ErrorReplyAsync(503, "5.5.1", "Error: DATA after BDAT").ConfigureAwait(false); }
+        if (_sender is null) { _counters.Count("data", false); return await ErrorReplyAsync(503, "5.5.1", "Error: need RCPT command").ConfigureAwait(false); }
+        if (_recipients.Count == 0) { _counters.Count("data", false); return await ErrorReplyAsync(554, "5.5.1", "Error: no valid recipients").ConfigureAwait(false); }
+        var answer = await _svc.Policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+        LogWarnings(answer);
+        if (!answer.Accepted)
+        {
+            _counters.Count("data", false);
+            LogReject("DATA", answer.Reply, null);
+            return await ErrorReplyAsync(answer.Reply).ConfigureAwait(false);
+        }
+        SpoolWriter writer;
+        try { writer = CreateSpoolWriter(); }
+        catch (IOException ex)
+        {
+            _counters.Count("data", false);
+            var r = StorageReply(ex);
+            Warn($"{_queueId}: cannot create queue file: {ex.Message}");
+            return await ErrorReplyAsync(r).ConfigureAwait(false);
+        }
+        var message = NewIncomingMessage(writer);
+        await ReplyAsync(354, null, "End data with <CR><LF>.<CR><LF>").ConfigureAwait(false);
+        await FlushAsync(_stopping).ConfigureAwait(false);
+
+        var decoder = new DataDecoder();
+        var input = _conn.Input;
+        IOException? writeError = null;
+        var ct = _reader.StartDeadline(_opt.Timeout);
+        byte[] outBuf = ArrayPool<byte>.Shared.Rent(64 * 1024 + 8);
+        try
+        {
+            while (!decoder.IsDone)
+            {
+                ReadResult result;
+                try { result = await input.ReadAsync(ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    writer.Abort();
+                    _counters.Count("data", false);
+                    Log($"timeout after DATA ({message.Size} bytes) from {_clientLog}");
+                    await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
+                    return false;
+                }
+                var buffer = result.Buffer;
+                var consumedTotal = 0L;
+                int lines = 0;
+                foreach (var segment in buffer)
+                {
+                    int offset = 0;
+                    while (offset < segment.Length && !decoder.IsDone)
+                    {
+                        var used = decoder.Decode(segment.Span.Slice(offset, Math.Min(segment.Length - offset, 64 * 1024)), outBuf, out var written, out var le);
+                        lines += le;
+                        offset += used;
+                        if (written > 0 && writeError is null)
+                        {
+                            try { await message.WriteAsync(outBuf.AsMemory(0, written), _stopping).ConfigureAwait(false); }
+                            catch (IOException ex) { writeError = ex; }
+                        }
+                    }
+                    consumedTotal += offset;
+                    if (decoder.IsDone) break;
+                }
+                if (decoder.IsDone) { input.AdvanceTo(buffer.GetPosition(consumedTotal)); break; }
+                input.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    writer.Abort();
+                    _counters.Count("data", false);
+                    Log($"lost connection after DATA ({message.Size} bytes) from {_clientLog}");
+                    _quit = true;
+                    return false;
+                }
+                if (lines > 0) ct = _reader.StartDeadline(_opt.Timeout); // per-record deadline
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(outBuf); }
+
+        return await FinishMessageAsync("data", writer, message, decoder.SawBareLf, decoder.SawBareCr, writeError).ConfigureAwait(false);
+    }
+
+    private async Task<bool> FinishMessageAsync(string counter, SpoolWriter writer, IncomingMessage message, bool bareLf, bool bareCr, IOException? writeError)
+    {
+        if (_opt.ForbidBareNewline && (bareLf || bareCr))
+        {
+            // smtpd_forbid_bare_newline = yes: the whole message is refused and the client disconnected.
+            writer.Abort();
+            _counters.Count(counter, false);
+            var what = bareLf ? "<LF>" : "<CR>";
+            var reply = new SmtpReply(_opt.BareNewlineRejectCode, "5.5.2", $"Error: bare {what} received");
+            LogReject("END-OF-MESSAGE", reply, null);
+            await ReplyAsync(reply.Code, reply.Enhanced, reply.Text).ConfigureAwait(false);
+            ResetTransaction();
+            return false;
+        }
+        if (message.SizeExceeded)
+        {
+            writer.Abort();
+            _counters.Count(counter, false);
+            var reply = new SmtpReply(552, "5.3.4", "Message size exceeds fixed limit");
+            LogReject("END-OF-MESSAGE", reply, null);
+            Warn($"{_queueId}: message size {message.Size} exceeds size limit {_opt.MessageSizeLimit} of service smtpd");
+            ResetTransaction();
+            return await ErrorReplyAsync(reply).ConfigureAwait(false);
+        }
+        var eod = await _svc.Policy.CheckEndOfDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+        LogWarnings(eod);
+        if (!eod.Accepted)
+        {
+            writer.Abort();
+            _counters.Count(counter, false);
+            LogReject("END-OF-MESSAGE", eod.Reply, null);
+            ResetTransaction();
+            return await ErrorReplyAsync(eod.Reply).ConfigureAwait(false);
+        }
+        try
+        {
+            if (writeError is not null) throw writeError;
+            await message.FinishAsync(_stopping).ConfigureAwait(false);
+            await writer.CommitAsync(_stopping).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            writer.Abort();
+            _counters.Count(counter, false);
+            Warn($"{_queueId}: queue file write error: {ex.Message}");
+            ResetTransaction();
+            return await ErrorReplyAsync(StorageReply(ex)).ConfigureAwait(false);
+        }
+        finally { await writer.DisposeAsync().ConfigureAwait(false); }
+        var id = writer.Id;
+        _svc.Log.Write(_opt.SyslogName, "cleanup", $"{id}: message-id={message.MessageId ?? ""}");
+        _svc.Enqueue(id);
+        _counters.Count(counter, true);
+        _chunkWriter = null; // committed: nothing to abort
+        ResetTransaction();
+        await ReplyAsync(250, "2.0.0", $"Ok: queued as {id}").ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Disk full is 452 4.3.1 (RFC 3463 "mail system full"); other write errors 451 4.3.0.</summary>
+    private static SmtpReply StorageReply(IOException ex)
+    {
+        const int ENOSPC = 28, EDQUOT = 122;
+        var code = ex.HResult & 0xFFFF;
+        if (code is ENOSPC or EDQUOT || ex.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("quota", StringComparison.OrdinalIgnoreCase))
+            return new SmtpReply(452, "4.3.1", "Insufficient system storage");
+        return new SmtpReply(451, "4.3.0", "Error: queue file write error");
+    }
+
+    private SpoolWriter CreateSpoolWriter()
+    {
+        var env = new QueueEnvelope
+        {
+            QueueId = _queueId!,
+            Arrival = _svc.Time.GetUtcNow(),
+            Sender = _sender!.ToString(),
+            Recipients = _recipients.Select(r => new QueueRecipient(r.Text)).ToList(),
+            Client = _clientLog,
+            Helo = _helo,
+            Protocol = Protocol,
+            SaslUsername = _saslUser,
+            SaslMethod = _saslMethod,
+            Body = _body,
+            SmtpUtf8 = _smtputf8,
+        };
+        return _svc.Spool.Create(_queueId!, env);
+    }
+
+    private IncomingMessage NewIncomingMessage(SpoolWriter writer)
+    {
+        bool local = _saslUser is not null || _svc.Policy.IsTrustedNetwork(_conn.RemoteAddress);
+        return new IncomingMessage(writer, ReceivedHeader(), _opt.MessageSizeLimit, missing =>
+        {
+            if (!local) return "";
+            var sb = new StringBuilder();
+            if (!missing.Date) sb.Append("Date: ").Append(Rfc5322Date(_svc.Time.GetLocalNow())).Append('\n');
+            if (!missing.MessageId) sb.Append("Message-ID: <").Append(_svc.Time.GetUtcNow().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture))
+                .Append('.').Append(_queueId).Append('@').Append(_opt.MyHostname).Append(">\n");
+            return sb.ToString();
+        });
+    }
+
+    /// <summary>Postfix's Received header: from HELO (name [ip]) by myhostname (mail_name) with PROTO id QID for &lt;rcpt&gt;; date.</summary>
+    private string ReceivedHeader()
+    {
+        var sb = new StringBuilder(256);
+        sb.Append("Received: from ").Append(_helo ?? _client.Name).Append(" (").Append(_client.Name).Append(" [").Append(_conn.RemoteAddress).Append("])\n");
+        if (_conn.IsTls && _opt.TlsReceivedHeader) sb.Append("\t(using ").Append(_conn.TlsDescription).Append(")\n");
+        if (_saslUser is not null && _opt.SaslAuthenticatedHeader) sb.Append("\t(Authenticated sender: ").Append(_saslUser).Append(")\n");
+        sb.Append("\tby ").Append(_opt.MyHostname).Append(" (").Append(_opt.MailName).Append(") with ").Append(Protocol).Append(" id ").Append(_queueId);
+        if (_recipients.Count == 1) sb.Append("\n\tfor <").Append(_recipients[0].Text).Append('>');
+        sb.Append("; ").Append(Rfc5322Date(_svc.Time.GetLocalNow())).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>RFC 5322 §3.3 date-time: "Sat, 28 Nov 2026 02:24:06 +0000 (UTC)".</summary>
+    public static string Rfc5322Date(DateTimeOffset t)
+    {
+        var off = t.Offset;
+        var sign = off < TimeSpan.Zero ? '-' : '+';
+        off = off.Duration();
+        var zone = off == TimeSpan.Zero ? " (UTC)" : "";
+        return t.ToString("ddd, d MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) + $"{sign}{off.Hours:00}{off.Minutes:00}{zone}";
+    }
+
+    /// <summary>BDAT (RFC 3030): "BDAT size [LAST]"; exactly size octets follow, whatever the state.</summary>
+    private async Task<bool> BdatAsync(string arg)
+    {
+        var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is < 1 or > 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+            || (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Without a size we cannot find the next command: end the session (RFC 3030 §3).
+            _counters.Count("bdat", false);
+            await ReplyAsync(501, "5.5.4", "Syntax: BDAT count [LAST]").ConfigureAwait(false);
+            await FlushAsync(_stopping).ConfigureAwait(false);
+            ResetTransaction();
+            return false;
+        }
+        bool last = parts.Length == 2;
+        SmtpReply? error = null;
+        if (_sender is null) error = new SmtpReply(503, "5.5.1", "Error: need RCPT command");
+        else if (_recipients.Count == 0) error = new SmtpReply(554, "5.5.1", "Error: no valid recipients");
+        else if (_chunkFailed) error = new SmtpReply(503, "5.5.1", "Error: previous BDAT failed");
+        if (error is null && _chunkWriter is null)
+        {
+            var answer = await _svc.Policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+            if (!answer.Accepted) { LogReject("BDAT", answer.Reply, null); error = answer.Reply; }
+            else
+            {
+                try { _chunkWriter = CreateSpoolWriter(); _chunkMessage = NewIncomingMessage(_chunkWriter); }
+                catch (IOException ex) { error = StorageReply(ex); }
+            }
+        }
+        // Read (and convert CRLF to LF) exactly `size` octets.
+        var ct = _reader.StartDeadline(_opt.Timeout);
+        long remaining = size;
+        byte[] outBuf = ArrayPool<byte>.Shared.Rent(64 * 1024 + 8);
+        IOException? writeError = null;
+        try
+        {
+            while (remaining > 0)
+            {
+                ReadResult result;
+                try { result = await _conn.Input.ReadAsync(ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    Log($"timeout after BDAT from {_clientLog}");
+                    await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
+                    ResetTransaction();
+                    return false;
+                }
+                var buffer = result.Buffer;
+                var take = buffer.Slice(0, Math.Min(buffer.Length, remaining));
+                if (error is null && writeError is null)
+                {
+                    foreach (var seg in take)
+                    {
+                        for (int off = 0; off < seg.Length; off += 64 * 1024)
+                        {
+                            var n = CrLfToLf(seg.Span.Slice(off, Math.Min(64 * 1024, seg.Length - off)), outBuf);
+                            try { await _chunkMessage!.WriteAsync(outBuf.AsMemory(0, n), _stopping).ConfigureAwait(false); }
+                            catch (IOException ex) { writeError = ex; break; }
+                        }
+                    }
+                }
+                remaining -= take.Length;
+                _conn.Input.AdvanceTo(take.End);
+                if (remaining > 0 && result.IsCompleted)
+                {
+                    Log($"lost connection after BDAT from {_clientLog}");
+                    ResetTransaction();
+                    return false;
+                }
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(outBuf); }
+        if (error is { } e)
+        {
+            _counters.Count("bdat", false);
+            _chunkFailed = _chunkWriter is not null;
+            if (last) ResetTransaction();
+            return await ErrorReplyAsync(e).ConfigureAwait(false);
+        }
+        if (writeError is not null && !last)
+        {
+            _chunkFailed = true;
+            _counters.Count("bdat", false);
+            return await ErrorReplyAsync(StorageReply(writeError)).ConfigureAwait(false);
+        }
+        if (!last)
+        {
+            _counters.Count("bdat", true);
+            await ReplyAsync(250, "2.0.0", $"Ok: {size} bytes").ConfigureAwait(false);
+            return true;
+        }
+        if (_chunkPendingCr) { await _chunkMessage!.WriteAsync("\r"u8.ToArray(), _stopping).ConfigureAwait(false); _chunkPendingCr = false; }
+        var writer = _chunkWriter!;
+        var message = _chunkMessage!;
+        _chunkWriter = null; _chunkMessage = null;
+        return await FinishMessageAsync("bdat", writer, message, false, false, writeError).ConfigureAwait(false);
+    }
+
+    /// <summary>BDAT content is not dot-stuffed; only CRLF becomes LF (a CR split across chunks is held).</summary>
+    private int CrLfToLf(ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        int o = 0;
+        int i = 0;
+        if (_chunkPendingCr)
+        {
+            _chunkPendingCr = false;
+            if (input.Length > 0 && input[0] == (byte)'\n') { output[o++] = (byte)'\n'; i = 1; }
+            else output[o++] = (byte)'\r';
+        }
+        for (; i < input.Length; i++)
+        {
+            var c = input[i];
+            if (c == (byte)'\r')
+            {
+                if (i + 1 < input.Length) { if (input[i + 1] == (byte)'\n') { output[o++] = (byte)'\n'; i++; } else output[o++] = c; }
+                else _chunkPendingCr = true;
+                continue;
+            }
+            output[o++] = c;
+        }
+        return o;
+    }
+}
