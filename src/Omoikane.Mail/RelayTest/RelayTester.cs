@@ -244,11 +244,12 @@ public sealed class RelayTester
     private static string? Validate(RelayTestOptions o, string helo, string from)
     {
         static bool Clean(string s) => s.All(c => c is > ' ' and < '\x7f' and not ('<' or '>'));
+        static string Show(string s) => new(s.Select(c => c is < ' ' or >= '\x7f' ? '?' : c).ToArray());
         if (o.Port is < 1 or > 65535) return $"port {o.Port} out of range";
         if (o.Host.Length == 0 || !Clean(o.Host)) return "bad host";
-        if (helo.Length == 0 || !Clean(helo)) return $"bad HELO name \"{helo}\"";
-        if (from.Length == 0 || !Clean(from)) return $"bad sender \"{from}\"";
-        if (o.ToDomain.Length == 0 || !Clean(o.ToDomain) || o.ToDomain.Contains('@')) return $"bad domain \"{o.ToDomain}\"";
+        if (helo.Length == 0 || !Clean(helo)) return $"bad HELO name \"{Show(helo)}\"";
+        if (from.Length == 0 || !Clean(from)) return $"bad sender \"{Show(from)}\"";
+        if (o.ToDomain.Length == 0 || !Clean(o.ToDomain) || o.ToDomain.Contains('@')) return $"bad domain \"{Show(o.ToDomain)}\"";
         if (o.ConnectTimeout <= TimeSpan.Zero || o.CommandTimeout <= TimeSpan.Zero) return "timeouts must be positive";
         return null;
     }
