@@ -111,8 +111,14 @@ public sealed class RelayTester
         {
             if (current is not null)
             {
-                await QuitAsync(current, ct).ConfigureAwait(false);
-                await current.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    if (!ct.IsCancellationRequested) await QuitAsync(current, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await current.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
         return await FinishAsync(output, endpoint, address.ToString(), greeting, results, null, ct).ConfigureAwait(false);

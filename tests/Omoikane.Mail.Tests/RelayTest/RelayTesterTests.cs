@@ -300,6 +300,30 @@ public sealed class RelayTesterTests
     }
 
     [Fact]
+    public async Task ServerThatCannotBeReachedAgainLeavesTheRemainingTestsNotRun()
+    {
+        await using var server = new ScriptedSmtpServer(new ScriptedSmtpBehavior { Rcpt = Closed, CloseAfterRcpt = true, MaxConnections = 1 });
+        var (report, lines) = await RunAsync(server);
+
+        Assert.Equal(2, report.ExitCode);
+        Assert.Equal(RelayTestOutcome.Refused, report.Results[0].Outcome);
+        Assert.All(report.Results.Skip(1), r => Assert.Equal(RelayTestOutcome.NotRun, r.Outcome));
+        Assert.Equal(Battery.Count, report.Results.Count);
+        Assert.StartsWith("relaytest: test 2 (null sender): from=<> to=<relaytest@example.com>: not run: cannot reconnect: ", TestLine(lines, 2));
+        Assert.Equal($"relaytest: {Battery.Count} tests, 0 relayed, {Battery.Count - 1} incomplete: inconclusive", lines[^1]);
+        Assert.Equal(1, server.Connections);
+    }
+
+    [Fact]
+    public async Task CancellationStopsTheRun()
+    {
+        await using var server = new ScriptedSmtpServer(new ScriptedSmtpBehavior { Silent = true });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var options = new RelayTestOptions { Host = "127.0.0.1", Port = server.Port, Helo = Helo };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new RelayTester().RunAsync(options, TextWriter.Null, cts.Token));
+    }
+
+    [Fact]
     public async Task ServiceClosingReplyOpensANewConnectionWithoutRset()
     {
         await using var server = new ScriptedSmtpServer(new ScriptedSmtpBehavior

@@ -24,6 +24,9 @@ public sealed class ScriptedSmtpBehavior
     /// <summary>Write replies one byte at a time, flushing each, so the client sees them in pieces.</summary>
     public bool Trickle { get; init; }
 
+    /// <summary>Stop listening after this many connections (later connection attempts are refused).</summary>
+    public int MaxConnections { get; init; } = int.MaxValue;
+
     /// <summary>Say nothing at all after accepting the connection.</summary>
     public bool Silent { get; init; }
 

@@ -51,8 +51,13 @@ public sealed class ScriptedSmtpServer : IAsyncDisposable
             {
                 return;
             }
-            Interlocked.Increment(ref _connections);
+            var n = Interlocked.Increment(ref _connections);
             _sessions.Add(Task.Run(() => ServeAsync(client)));
+            if (n >= Behavior.MaxConnections)
+            {
+                _listener.Stop();
+                return;
+            }
         }
     }
 
