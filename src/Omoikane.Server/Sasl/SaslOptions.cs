@@ -25,10 +25,12 @@ public sealed record SaslOptions(
             if (!SaslMechanisms.Known.Contains(name)) warnings.Add($"smtpd_sasl_mechanisms: unknown mechanism {raw} ignored");
             else if (!mechanisms.Contains(name)) mechanisms.Add(name);
         }
-        return new SaslOptions(mechanisms,
-            ParseSecurity("smtpd_sasl_security_options", parameters.Get("smtpd_sasl_security_options"), warnings),
-            ParseSecurity("smtpd_sasl_tls_security_options", parameters.Get("smtpd_sasl_tls_security_options"), warnings),
-            warnings);
+        var plainValue = parameters.Get("smtpd_sasl_security_options");
+        var tlsValue = parameters.Get("smtpd_sasl_tls_security_options");
+        var security = ParseSecurity("smtpd_sasl_security_options", plainValue, warnings);
+        // The TLS list defaults to "$smtpd_sasl_security_options": warn about a bad word once, not twice.
+        var tlsSecurity = tlsValue == plainValue ? security : ParseSecurity("smtpd_sasl_tls_security_options", tlsValue, warnings);
+        return new SaslOptions(mechanisms, security, tlsSecurity, warnings);
     }
 
     /// <summary>Parses a Postfix security option list; unknown names are reported in <paramref name="warnings"/>.</summary>
