@@ -1,0 +1,41 @@
+using Omoikane.Mail.Addressing;
+
+namespace Omoikane.Mail.Credentials;
+
+/// <summary>
+/// Login names: users are virtual and log in with their full address, matched case-insensitively.
+/// The canonical form keeps the local part as it was added and lower-cases the domain.
+/// </summary>
+public static class UserAddress
+{
+    public const int MaxLength = 254;   // RFC 5321 §4.5.3.1.3 path limit less the angle brackets
+
+    /// <summary>How stores compare addresses: the whole address, case-insensitively (ASCII).</summary>
+    public static StringComparer Comparer => StringComparer.OrdinalIgnoreCase;
+
+    /// <summary>Validates and canonicalizes an address, or returns false with a one-line reason.</summary>
+    public static bool TryNormalize(string? address, out string canonical, out string error)
+    {
+        canonical = "";
+        error = "";
+        if (string.IsNullOrEmpty(address)) { error = "address is empty"; return false; }
+        if (address.Length > MaxLength) { error = $"address is longer than {MaxLength} characters"; return false; }
+        foreach (char c in address)
+            if (c <= 0x20 || c >= 0x7f) { error = $"address '{Printable(address)}' contains a space, control or non-ASCII character"; return false; }
+        int at = address.LastIndexOf('@');
+        if (at <= 0 || at == address.Length - 1) { error = $"address '{address}' is not of the form local@domain"; return false; }
+        var local = address[..at];
+        var domain = address[(at + 1)..];
+        if (local.Length > PathParser.MaxLocalPart) { error = $"local part of '{address}' is longer than {PathParser.MaxLocalPart} characters"; return false; }
+        if (!MailAddress.IsDotAtom(local)) { error = $"local part of '{address}' is not a valid dot-atom (RFC 5322 §3.2.3)"; return false; }
+        if (domain.EndsWith('.') || !PathParser.IsValidDomain(domain, utf8: false)) { error = $"domain of '{address}' is not a valid host name"; return false; }
+        canonical = local + "@" + domain.ToLowerInvariant();
+        return true;
+    }
+
+    /// <summary>As <see cref="TryNormalize"/>, throwing <see cref="UserStoreException"/> with the reason.</summary>
+    public static string Normalize(string? address)
+        => TryNormalize(address, out var canonical, out var error) ? canonical : throw new UserStoreException(error);
+
+    private static string Printable(string s) => new(s.Select(c => c < 0x20 || c >= 0x7f ? '?' : c).ToArray());
+}
