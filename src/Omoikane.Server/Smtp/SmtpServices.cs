@@ -18,7 +18,8 @@ public sealed class SmtpServices
     public Func<IPAddress, CancellationToken, ValueTask<ClientIdentity>> ResolveClient { get; init; }
         = (_, _) => ValueTask.FromResult(ClientIdentity.Unknown);
     public Func<X509Certificate2?> Certificate { get; init; } = () => null;
-    public Sasl.ISaslProvider? Sasl { get; init; }
+    public Sasl.SaslMechanisms? Sasl { get; init; }
+    public Sasl.AuthThrottle? AuthThrottle { get; init; }
     public ClientConnectionCounter? Connections { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

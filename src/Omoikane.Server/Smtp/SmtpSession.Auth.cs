@@ -13,7 +13,7 @@ public sealed partial class SmtpSession
     {
         if (!_opt.SaslEnabled || _svc.Sasl is null || _saslUser is not null) return [];
         if (_opt.TlsAuthOnly && !_conn.IsTls) return [];
-        return _svc.Sasl.Mechanisms(_conn.IsTls);
+        return _svc.Sasl.Offered(SaslContextForConnection());
     }
 
     /// <summary>AUTH (RFC 4954).</summary>
@@ -33,7 +33,7 @@ public sealed partial class SmtpSession
         var name = parts[0].ToUpperInvariant();
         if (!AuthMechanismsOffered().Contains(name, StringComparer.Ordinal))
         { _counters.Count("auth", false); return await ErrorReplyAsync(504, "5.5.4", "Unrecognized authentication type").ConfigureAwait(false); }
-        var mech = _svc.Sasl.Create(name, _conn.IsTls, SaslContextForConnection());
+        var mech = _svc.Sasl.Create(name, SaslContextForConnection());
         if (mech is null)
         { _counters.Count("auth", false); return await ErrorReplyAsync(504, "5.5.4", "Unrecognized authentication type").ConfigureAwait(false); }
 
@@ -72,13 +72,26 @@ public sealed partial class SmtpSession
                             if (ack.Text == "*") { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false); }
                         }
                         _saslUser = mech.AuthenticatedUser;
+                        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
                         _saslMethod = name;
                         _counters.Count("auth", true);
                         await ReplyAsync(235, "2.7.0", "Authentication successful").ConfigureAwait(false);
                         return true;
                     case SaslStatus.Failure:
                         _counters.Count("auth", false);
-                        Warn($"{_clientLog}: SASL {name} authentication failed: {step.Reason ?? "authentication failure"}");
+                        Warn($"{_clientLog}: SASL {name} authentication failed: authentication failure");
+                        if (_svc.AuthThrottle is { } throttle)
+                        {
+                            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+                            if (verdict.Delay > TimeSpan.Zero) await Task.Delay(verdict.Delay, _svc.Time, _stopping).ConfigureAwait(false);
+                            if (verdict.Disconnect)
+                            {
+                                await ReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
+                                Log($"too many errors after AUTH from {_clientLog}");
+                                await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many errors").ConfigureAwait(false);
+                                return false;
+                            }
+                        }
                         return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
                     case SaslStatus.TempFail:
                         _counters.Count("auth", false);
@@ -112,7 +125,7 @@ public sealed partial class SmtpSession
             endpoint = Transport.ChannelBinding.TlsServerEndPoint(tls);
             exporter = Transport.ChannelBinding.TlsExporter(tls);
         }
-        return new SaslContext(_opt.MyHostname, exporter, endpoint);
+        return new SaslContext(_opt.MyHostname, exporter, endpoint, _conn.IsTls);
     }
 
     private async Task<Line> ChallengeAsync(byte[] challenge)
