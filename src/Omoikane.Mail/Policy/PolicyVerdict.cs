@@ -1,0 +1,3 @@
+namespace Omoikane.Mail.Policy;
+
+public enum PolicyVerdict { Accept, Reject, Defer }
