@@ -8,8 +8,7 @@ namespace Omoikane.Server.Smtp;
 public sealed record SmtpPolicyInput
 {
     public required IPAddress ClientAddress { get; init; }
-    public required string ClientName { get; init; }
-    public required string ReverseClientName { get; init; }
+    public required Mail.Policy.ClientIdentity Client { get; init; }
     public string? Helo { get; init; }
     public MailAddress? Sender { get; init; }
     public MailAddress? Recipient { get; init; }
@@ -30,7 +29,8 @@ public readonly record struct PolicyAnswer(bool Accepted, SmtpReply Reply, IRead
 }
 
 /// <summary>
-/// The access policy as the SMTP session consults it, stage by stage (Postfix smtpd_check.c).
+/// The access policy of one SMTP session, consulted stage by stage (Postfix smtpd_check.c); it keeps
+/// the session's deferred verdicts (defer_if_permit) between stages.
 /// With smtpd_delay_reject = yes the implementation evaluates client, helo and sender restrictions at RCPT.
 /// </summary>
 public interface ISmtpPolicy
@@ -45,8 +45,3 @@ public interface ISmtpPolicy
     bool IsTrustedNetwork(IPAddress address);
 }
 
-/// <summary>How the client is named in logs and headers: name[ip] only when forward-confirmed.</summary>
-public sealed record ClientIdentity(string Name, string ReverseName, bool TempFail = false)
-{
-    public static readonly ClientIdentity Unknown = new("unknown", "unknown");
-}

@@ -14,9 +14,9 @@ public sealed class SmtpServices
     public required Spool Spool { get; init; }
     public required Action<string> Enqueue { get; init; }
     public required LocalRecipients Local { get; init; }
-    public required ISmtpPolicy Policy { get; init; }
-    public Func<IPAddress, CancellationToken, ValueTask<ClientIdentity>> ResolveClient { get; init; }
-        = (_, _) => ValueTask.FromResult(ClientIdentity.Unknown);
+    public required Func<ISmtpPolicy> NewPolicy { get; init; }
+    public Func<IPAddress, CancellationToken, ValueTask<Mail.Policy.ClientIdentity>> ResolveClient { get; init; }
+        = (_, _) => ValueTask.FromResult(Mail.Policy.ClientIdentity.UnknownPerm);
     public Func<X509Certificate2?> Certificate { get; init; } = () => null;
     public Sasl.SaslMechanisms? Sasl { get; init; }
     public Sasl.AuthThrottle? AuthThrottle { get; init; }

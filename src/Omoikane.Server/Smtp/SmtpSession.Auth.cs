@@ -45,15 +45,8 @@ public sealed partial class SmtpSession
             if (!TryDecode(parts[1], out response))
             { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false); }
         }
-        else if (!mech.ServerFirst)
-        {
-            // No initial response: an empty challenge asks for it (RFC 4954 §4).
-            var first = await ChallengeAsync([]).ConfigureAwait(false);
-            if (first.Status != LineStatus.Ok) return await AuthLineFailureAsync(first).ConfigureAwait(false);
-            if (first.Text == "*") { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false); }
-            if (!TryDecode(first.Text, out response))
-            { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false); }
-        }
+        // Without an initial response the mechanism's first step yields the first challenge:
+        // empty for PLAIN and SCRAM, "Username:" for LOGIN, the timestamp for CRAM-MD5 (RFC 4954 §4).
 
         _authInProgress = true;
         try

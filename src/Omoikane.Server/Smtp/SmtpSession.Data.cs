@@ -29,7 +29,7 @@ public sealed partial class SmtpSession
         if (_chunkWriter is not null) { _counters.Count("data", false); return await ErrorReplyAsync(503, "5.5.1", "Error: DATA after BDAT").ConfigureAwait(false); }
         if (_sender is null) { _counters.Count("data", false); return await ErrorReplyAsync(503, "5.5.1", "Error: need RCPT command").ConfigureAwait(false); }
         if (_recipients.Count == 0) { _counters.Count("data", false); return await ErrorReplyAsync(554, "5.5.1", "Error: no valid recipients").ConfigureAwait(false); }
-        var answer = await _svc.Policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+        var answer = await _policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
         LogWarnings(answer);
         if (!answer.Accepted)
         {
@@ -131,7 +131,7 @@ public sealed partial class SmtpSession
             ResetTransaction();
             return await ErrorReplyAsync(reply).ConfigureAwait(false);
         }
-        var eod = await _svc.Policy.CheckEndOfDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+        var eod = await _policy.CheckEndOfDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
         LogWarnings(eod);
         if (!eod.Accepted)
         {
@@ -197,7 +197,7 @@ public sealed partial class SmtpSession
 
     private IncomingMessage NewIncomingMessage(SpoolWriter writer)
     {
-        bool local = _saslUser is not null || _svc.Policy.IsTrustedNetwork(_conn.RemoteAddress);
+        bool local = _saslUser is not null || _policy.IsTrustedNetwork(_conn.RemoteAddress);
         return new IncomingMessage(writer, ReceivedHeader(), _opt.MessageSizeLimit, missing =>
         {
             if (!local) return "";
@@ -253,7 +253,7 @@ public sealed partial class SmtpSession
         else if (_chunkFailed) error = new SmtpReply(503, "5.5.1", "Error: previous BDAT failed");
         if (error is null && _chunkWriter is null)
         {
-            var answer = await _svc.Policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+            var answer = await _policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
             if (!answer.Accepted) { LogReject("BDAT", answer.Reply, null); error = answer.Reply; }
             else
             {

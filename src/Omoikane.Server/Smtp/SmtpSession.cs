@@ -22,7 +22,8 @@ public sealed partial class SmtpSession
     private readonly SmtpCommandCounters _counters = new();
     private readonly CancellationToken _stopping;
 
-    private ClientIdentity _client = ClientIdentity.Unknown;
+    private Mail.Policy.ClientIdentity _client = Mail.Policy.ClientIdentity.UnknownPerm;
+    private readonly ISmtpPolicy _policy;
     private string _clientLog = "";         // "unknown[127.0.0.1]"
     private string? _helo;
     private bool _esmtp;
@@ -48,6 +49,7 @@ public sealed partial class SmtpSession
         _opt = services.Options;
         _stopping = stopping;
         _reader = new LineReader(() => _conn.Input, FlushAsync, stopping);
+        _policy = services.NewPolicy();
     }
 
     private string Protocol => !_esmtp ? "SMTP" : "ESMTP" + (_conn.IsTls ? "S" : "") + (_saslUser is not null ? "A" : "");
@@ -57,7 +59,7 @@ public sealed partial class SmtpSession
 
     private SmtpPolicyInput PolicyInput(MailAddress? rcpt = null) => new()
     {
-        ClientAddress = _conn.RemoteAddress, ClientName = _client.Name, ReverseClientName = _client.ReverseName,
+        ClientAddress = _conn.RemoteAddress, Client = _client,
         Helo = _helo, Sender = _sender, Recipient = rcpt, SaslUsername = _saslUser, SaslMethod = _saslMethod,
         Tls = _conn.IsTls, Protocol = _esmtp ? "ESMTP" : "SMTP", QueueId = _queueId, RecipientCount = _recipients.Count,
         ServerAddress = _conn.LocalAddress,
@@ -91,7 +93,7 @@ public sealed partial class SmtpSession
             {
                 var n = _svc.Connections.Open(addr);
                 counted = true;
-                if (_opt.ConnectionCountLimit > 0 && n > _opt.ConnectionCountLimit && !_svc.Policy.IsTrustedNetwork(addr))
+                if (_opt.ConnectionCountLimit > 0 && n > _opt.ConnectionCountLimit && !_policy.IsTrustedNetwork(addr))
                 {
                     Warn($"Connection concurrency limit exceeded: {n} from {_clientLog} for service smtp");
                     await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many connections from {addr}").ConfigureAwait(false);
@@ -99,6 +101,14 @@ public sealed partial class SmtpSession
                 }
             }
 
+            // smtpd_delay_reject = no: client restrictions at connect; a refusal answers every later command.
+            var clientAnswer = await _policy.CheckClientAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+            LogWarnings(clientAnswer);
+            if (!clientAnswer.Accepted)
+            {
+                _clientReject = clientAnswer.Reply;
+                LogRejectRaw("CONNECT", clientAnswer.Reply, null, null);
+            }
             await ReplyAsync(220, null, _opt.Banner).ConfigureAwait(false);
             await CommandLoopAsync().ConfigureAwait(false);
         }
@@ -119,6 +129,7 @@ public sealed partial class SmtpSession
     }
 
     private string? _lastCommand;
+    private SmtpReply? _clientReject;
 
     private async Task CommandLoopAsync()
     {
@@ -169,6 +180,12 @@ public sealed partial class SmtpSession
     /// <summary>Runs one command; false ends the session.</summary>
     private async Task<bool> DispatchAsync(string verb, string arg)
     {
+        if (_clientReject is { } refused && verb is "HELO" or "EHLO" or "MAIL" or "RCPT" or "DATA" or "BDAT" or "VRFY" or "AUTH" or "STARTTLS")
+        {
+            _lastCommand = verb;
+            _counters.Count(verb.ToLowerInvariant(), false);
+            return await ErrorReplyAsync(refused).ConfigureAwait(false);
+        }
         switch (verb)
         {
             case "EHLO": _lastCommand = "EHLO"; return await HeloAsync(arg, true).ConfigureAwait(false);
@@ -254,7 +271,7 @@ public sealed partial class SmtpSession
         ResetTransaction();
         _helo = arg;
         _esmtp = ehlo;
-        var answer = await _svc.Policy.CheckHeloAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+        var answer = await _policy.CheckHeloAsync(PolicyInput(), _stopping).ConfigureAwait(false);
         LogWarnings(answer);
         if (!answer.Accepted)
         {
@@ -365,7 +382,7 @@ public sealed partial class SmtpSession
             return await ErrorReplyAsync(552, "5.3.4", "Message size exceeds fixed limit").ConfigureAwait(false);
         }
         _sender = sender;
-        var answer = await _svc.Policy.CheckSenderAsync(PolicyInput(), _stopping).ConfigureAwait(false);
+        var answer = await _policy.CheckSenderAsync(PolicyInput(), _stopping).ConfigureAwait(false);
         LogWarnings(answer);
         if (!answer.Accepted)
         {
@@ -406,7 +423,7 @@ public sealed partial class SmtpSession
             return true;
         }
         if (rcpt.Domain.Length == 0) rcpt = rcpt with { Domain = _opt.MyHostname }; // RCPT TO:<postmaster>
-        var answer = await _svc.Policy.CheckRecipientAsync(PolicyInput(rcpt), _stopping).ConfigureAwait(false);
+        var answer = await _policy.CheckRecipientAsync(PolicyInput(rcpt), _stopping).ConfigureAwait(false);
         LogWarnings(answer);
         if (!answer.Accepted)
         {
