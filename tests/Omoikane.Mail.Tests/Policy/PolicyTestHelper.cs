@@ -23,7 +23,7 @@ internal static class PolicyTestHelper
         return a;
     }
 
-    public static SmtpdPolicy Policy(string mainCf, IDnsResolver? dns = null, ILocalRecipients? users = null,
+    public static SmtpdPolicy Build(string mainCf, IDnsResolver? dns = null, ILocalRecipients? users = null,
         PopBeforeSmtpRegistry? pop = null, TableFactory? tables = null, IEnumerable<IPAddress>? localAddresses = null, TimeProvider? time = null)
     {
         var diags = new ConfigDiagnostics();

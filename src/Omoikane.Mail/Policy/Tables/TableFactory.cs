@@ -25,6 +25,12 @@ public sealed class TableFactory
         return colon > 0 && token[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
     }
 
+    /// <summary>Makes "spec" name an existing table (other table types, or a test double); later Create calls return it.</summary>
+    public void Register(string spec, ILookupTable table)
+    {
+        lock (_lock) _tables[spec] = table;
+    }
+
     /// <param name="origin">Where the spec was written ("main.cf"), for diagnostics about the spec itself.</param>
     public ILookupTable? Create(string spec, ConfigDiagnostics diagnostics, string origin = "main.cf", int originLine = 0)
     {
