@@ -10,8 +10,10 @@ public sealed class ClientHostnameResolverTests : IAsyncLifetime
     private readonly LoopbackDnsServer _server = LoopbackDnsServer.Start();
     private readonly ClientHostnameResolver _names;
 
-    public ClientHostnameResolverTests()
-        => _names = new ClientHostnameResolver(new DnsResolver(new DnsResolverOptions([_server.EndPoint], TimeSpan.FromMilliseconds(300), 0)));
+    public ClientHostnameResolverTests() => _names = Names(TimeSpan.FromSeconds(2), retries: 1);
+
+    private ClientHostnameResolver Names(TimeSpan timeout, int retries)
+        => new(new DnsResolver(new DnsResolverOptions([_server.EndPoint], timeout, retries)));
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -79,7 +81,8 @@ public sealed class ClientHostnameResolverTests : IAsyncLifetime
     public async Task PtrTemporaryFailureIsTempFail(DnsBehavior behavior)
     {
         _server.AddPtr("192.0.2.41", "host.example.test").AddA("host.example.test", "192.0.2.41").SetPtrBehavior("192.0.2.41", behavior);
-        var name = await _names.ResolveAsync(IPAddress.Parse("192.0.2.41"));
+        var names = behavior == DnsBehavior.NeverAnswer ? Names(TimeSpan.FromMilliseconds(300), retries: 0) : _names;
+        var name = await names.ResolveAsync(IPAddress.Parse("192.0.2.41"));
         Assert.Equal("unknown", name.ReverseName);
         Assert.Equal("unknown", name.VerifiedName);
         Assert.Equal(HostnameStatus.TempFail, name.ReverseStatus);

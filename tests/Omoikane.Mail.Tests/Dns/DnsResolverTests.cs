@@ -9,7 +9,10 @@ namespace Omoikane.Mail.Tests.Dns;
 /// <summary>The DnsClient-based resolver against a real DNS server on loopback.</summary>
 public sealed class DnsResolverTests : IAsyncLifetime
 {
+    // Answered queries get a patient timeout (a loaded machine must not turn them into failures);
+    // tests of unanswered queries use the short one so the suite stays fast.
     private static readonly TimeSpan ShortTimeout = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan PatientTimeout = TimeSpan.FromSeconds(2);
     private readonly LoopbackDnsServer _server = LoopbackDnsServer.Start();
     private readonly ManualTimeProvider _clock = new();
 
@@ -17,8 +20,8 @@ public sealed class DnsResolverTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private DnsResolver Resolver(int retries = 0, TimeProvider? time = null, TimeSpan? tempFailTtl = null)
-        => new(new DnsResolverOptions([_server.EndPoint], ShortTimeout, retries) { TempFailTtl = tempFailTtl ?? TimeSpan.FromSeconds(2) },
+    private DnsResolver Resolver(int retries = 1, TimeProvider? time = null, TimeSpan? tempFailTtl = null, TimeSpan? timeout = null)
+        => new(new DnsResolverOptions([_server.EndPoint], timeout ?? PatientTimeout, retries) { TempFailTtl = tempFailTtl ?? TimeSpan.FromSeconds(2) },
             time ?? _clock);
 
     [Fact]
@@ -178,7 +181,7 @@ public sealed class DnsResolverTests : IAsyncLifetime
     {
         _server.AddA("slow.example.test", "192.0.2.1").SetBehavior("slow.example.test", DnsBehavior.NeverAnswer);
         var watch = Stopwatch.StartNew();
-        var answer = await Resolver(retries: 1).LookupTxtAsync("slow.example.test");
+        var answer = await Resolver(retries: 1, timeout: ShortTimeout).LookupTxtAsync("slow.example.test");
         watch.Stop();
         Assert.Equal(DnsStatus.TempFail, answer.Status);
         // One try plus one retry, each bounded by the 300 ms timeout.
@@ -290,20 +293,22 @@ public sealed class DnsResolverTests : IAsyncLifetime
         _server.AddMx("flaky.example.test", 10, "mx.example.test").SetBehavior("flaky.example.test", DnsBehavior.ServFail);
         var resolver = Resolver(tempFailTtl: TimeSpan.FromSeconds(2));
         Assert.Equal(DnsStatus.TempFail, (await resolver.LookupMxAsync("flaky.example.test")).Status);
+        int asked = _server.QueryCount("flaky.example.test"); // DnsClient may retry a SERVFAIL
+        Assert.InRange(asked, 1, 2);
         Assert.Equal(DnsStatus.TempFail, (await resolver.LookupMxAsync("flaky.example.test")).Status);
-        Assert.Equal(1, _server.QueryCount("flaky.example.test"));
+        Assert.Equal(asked, _server.QueryCount("flaky.example.test"));
 
         _server.SetBehavior("flaky.example.test", DnsBehavior.Answer);
         _clock.Advance(TimeSpan.FromSeconds(3));
         Assert.Equal(DnsStatus.Ok, (await resolver.LookupMxAsync("flaky.example.test")).Status);
-        Assert.Equal(2, _server.QueryCount("flaky.example.test"));
+        Assert.Equal(asked + 1, _server.QueryCount("flaky.example.test"));
     }
 
     [Fact]
     public async Task ConcurrentIdenticalLookupsShareOneServerQuery()
     {
         _server.SetBehavior("busy.example.test", DnsBehavior.NeverAnswer);
-        var resolver = Resolver(tempFailTtl: TimeSpan.Zero);
+        var resolver = Resolver(retries: 0, tempFailTtl: TimeSpan.Zero, timeout: ShortTimeout);
         var lookups = Enumerable.Range(0, 5).Select(_ => resolver.LookupTxtAsync("busy.example.test").AsTask()).ToArray();
         var answers = await Task.WhenAll(lookups).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.All(answers, a => Assert.Equal(DnsStatus.TempFail, a.Status));
@@ -346,7 +351,7 @@ public sealed class DnsResolverTests : IAsyncLifetime
     {
         await using var server6 = LoopbackDnsServer.Start(IPAddress.IPv6Loopback);
         server6.AddA("six.example.test", "192.0.2.6");
-        var options = new DnsResolverOptions([server6.EndPoint], ShortTimeout, 0);
+        var options = new DnsResolverOptions([server6.EndPoint], PatientTimeout, 1);
         var answer = await new DnsResolver(options).LookupAddressesAsync("six.example.test");
         Assert.Equal(DnsStatus.Ok, answer.Status);
     }
