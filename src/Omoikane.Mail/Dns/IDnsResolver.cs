@@ -11,7 +11,12 @@ public sealed record DnsAnswer<T>(DnsStatus Status, IReadOnlyList<T> Records, st
     public static DnsAnswer<T> Temp(string error) => new(DnsStatus.TempFail, Array.Empty<T>(), error);
 }
 
-public sealed record MxRecord(int Preference, string Exchange);
+/// <summary>One MX record; Exchange has no trailing dot, except the root "." of a null MX (RFC 7505 §3).</summary>
+public sealed record MxRecord(int Preference, string Exchange)
+{
+    /// <summary>True when the exchange is the root name ".", which no one can deliver to (RFC 7505 §3).</summary>
+    public bool IsNullExchange => Exchange == ".";
+}
 
 /// <summary>The one resolver of the process (see docs: dns_servers). All checks go through it.</summary>
 public interface IDnsResolver
