@@ -40,6 +40,7 @@ public sealed class DnsResolver : IDnsResolver
         clientOptions.ThrowDnsErrors = false;         // RCODEs are classified below, not thrown
         clientOptions.ContinueOnDnsError = true;      // SERVFAIL from one server: ask the next
         clientOptions.ContinueOnEmptyResponse = false; // NoData is a definite answer
+        clientOptions.UseRandomNameServer = false;    // resolv.conf order: the first server first
         clientOptions.Recursion = true;
         _client = new LookupClient(clientOptions);
         _cache = new DnsCache(time ?? TimeProvider.System, options.MaxCacheEntries);

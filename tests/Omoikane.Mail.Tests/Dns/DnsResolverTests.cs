@@ -356,6 +356,21 @@ public sealed class DnsResolverTests : IAsyncLifetime
         Assert.Equal(DnsStatus.Ok, answer.Status);
     }
 
+    [Theory]
+    [InlineData(DnsBehavior.ServFail)]
+    [InlineData(DnsBehavior.NeverAnswer)]
+    public async Task AnotherServerIsAskedWhenOneFails(DnsBehavior failure)
+    {
+        await using var broken = LoopbackDnsServer.Start();
+        broken.SetBehavior("fallback.example.test", failure);
+        _server.AddMx("fallback.example.test", 10, "mx.example.test");
+        var options = new DnsResolverOptions([broken.EndPoint, _server.EndPoint], ShortTimeout, 0);
+        var answer = await new DnsResolver(options, _clock).LookupMxAsync("fallback.example.test");
+        Assert.Equal(DnsStatus.Ok, answer.Status);
+        Assert.Equal(1, broken.QueryCount("fallback.example.test")); // servers are tried in the configured order
+        Assert.Equal(1, _server.QueryCount("fallback.example.test"));
+    }
+
     [Fact]
     public async Task ResolverFromParametersUsesDnsServers()
     {
