@@ -1,1 +1,3 @@
-return 0;
+using Omoikane.Cli;
+
+return await CommandLine.RunAsync(args);

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Security.Cryptography.X509Certificates;
+using Omoikane.Mail.Config;
+using Omoikane.Mail.Credentials;
+using Omoikane.Mail.Policy;
+using Omoikane.Mail.Policy.Tables;
+using Omoikane.Server.Hosting;
+
+namespace Omoikane.Cli;
+
+/// <summary>
+/// omoikane check (like postfix check): parses main.cf and master.cf, compiles every restriction list and
+/// table of every service, opens certificates, and checks the data directories and the user store.
+/// Prints one line per finding ("FILE:LINE: error: ..."); exit 1 when there is an error.
+/// </summary>
+public static class CheckCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("check", "Validate configuration, tables, certificates and directories");
+        cmd.SetAction(parse =>
+        {
+            var config = CliConfig.Load(parse, failOnErrors: false);
+            var diags = config.Diagnostics;
+            var extra = new ConfigDiagnostics();
+            var notes = new List<string>(config.Notes);
+            var file = config.MainCfPath;
+            var tables = new TableFactory(config.ConfigDirectory);
+            if (!diags.HasErrors)
+            {
+                foreach (var spec in config.Main.GetList("alias_maps")) tables.CreateAliasMap(spec, extra, file);
+                foreach (var service in config.Services)
+                {
+                    var p = config.For(service);
+                    if (service.IsSmtpd)
+                        SmtpdPolicy.Create(new PolicyOptions { Parameters = p, Tables = tables }, extra);
+                    CheckTls(config, service, p, extra, notes);
+                }
+                if (config.Main.GetBool("pop3d_apop_enable") && config.Services.Any(s => s.IsPop3d))
+                    extra.Warning(file, config.Main.Source("pop3d_apop_enable")?.Line ?? 0,
+                        "pop3d_apop_enable = yes: APOP needs the plaintext password in the user store and its MD5 challenge is weak (CVE-2007-1558); offer STLS or POP3S (995) and prefer AUTH SCRAM-SHA-256");
+                CheckDirectory(config.DataDirectory, "data_directory", extra, file);
+                var users = config.Main.Get("user_database");
+                if (File.Exists(users))
+                {
+                    try { new FileUserStore(users, CredentialOptions.FromParameters(config.Main)).List(); }
+                    catch (Exception ex) when (ex is UserStoreException or IOException) { extra.Error(users, 0, ex.Message); }
+                    if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(users) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+                        extra.Warning(users, 0, "user database is readable by others: chmod 600");
+                }
+            }
+            foreach (var n in notes) Console.WriteLine(n);
+            var all = diags.Items.Concat(extra.Items).Distinct().ToList();
+            foreach (var d in all) Console.WriteLine(d.ToString());
+            var errors = all.Count(d => d.Severity == DiagnosticSeverity.Error);
+            if (errors > 0)
+            {
+                Console.Error.WriteLine($"omoikane: check found {errors} error(s)");
+                return 1;
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void CheckTls(LoadedConfig config, MasterService service, Parameters p, ConfigDiagnostics diags, List<string> notes)
+    {
+        var level = p.Get(service.IsPop3d ? "pop3d_tls_security_level" : "smtpd_tls_security_level");
+        var wrapper = p.GetBool(service.IsPop3d ? "pop3d_tls_wrappermode" : "smtpd_tls_wrappermode") || service.Service is "pop3s" or "submissions" or "smtps";
+        if (level is "" or "none" && !wrapper) return;
+        var cert = p.Get("smtpd_tls_cert_file");
+        var key = p.Get("smtpd_tls_key_file");
+        var src = p.Source("smtpd_tls_cert_file");
+        if (cert.Length == 0)
+        {
+            diags.Warning(service.File, service.Line, $"service {service.Endpoint}: no smtpd_tls_cert_file; a self-signed certificate is made under {Path.Combine(config.DataDirectory, "tls")} — clients will not trust it; set smtpd_tls_cert_file and smtpd_tls_key_file");
+            return;
+        }
+        try
+        {
+            using var c = SelfSignedCertificate.Load(cert, key.Length > 0 ? key : cert);
+            if (c.NotAfter < DateTime.Now) diags.Warning(src?.File ?? config.MainCfPath, src?.Line ?? 0, $"certificate {cert} expired on {c.NotAfter:yyyy-MM-dd}");
+            if (c.Subject == c.Issuer) diags.Warning(src?.File ?? config.MainCfPath, src?.Line ?? 0, $"certificate {cert} is self-signed: clients will not trust it");
+        }
+        catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException or ArgumentException)
+        {
+            diags.Error(src?.File ?? config.MainCfPath, src?.Line ?? 0, $"cannot load smtpd_tls_cert_file {cert} / smtpd_tls_key_file {key}: {ex.Message}");
+        }
+    }
+
+    private static void CheckDirectory(string dir, string name, ConfigDiagnostics diags, string file)
+    {
+        if (!Directory.Exists(dir)) { diags.Warning(file, 0, $"{name} {dir} does not exist yet; serve creates it"); return; }
+        try
+        {
+            var probe = Path.Combine(dir, $".check-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            diags.Error(file, 0, $"{name} {dir} is not writable: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.CommandLine;
+
+namespace Omoikane.Cli;
+
+/// <summary>The omoikane command: serve, check, config, user, queue, relaytest (CONTRACT.md "Build and run").</summary>
+public static class CommandLine
+{
+    public static readonly Option<string?> ConfigOption = new("--config")
+    {
+        Description = "Configuration directory (main.cf, master.cf, hosts.allow, hosts.deny); default: the embedded default",
+        Recursive = true,
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Omoikane: a mail server (SMTP, submission, POP3) configured like Postfix");
+        root.Options.Add(ConfigOption);
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(UserCommands.Create());
+        root.Subcommands.Add(QueueCommands.Create());
+        root.Subcommands.Add(RelayTestCommand.Create());
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"omoikane: {e.Message}");
+            return 64; // EX_USAGE
+        }
+        try
+        {
+            return await parse.InvokeAsync().ConfigureAwait(false);
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine($"omoikane: {ex.Message}");
+            return ex.ExitCode;
+        }
+    }
+}
+
+/// <summary>An expected failure of a command: printed as one line on stderr, exit code non-zero.</summary>
+public sealed class CliException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
