@@ -21,9 +21,10 @@ public sealed partial class SmtpSession
         {
             // Anything pipelined after STARTTLS was sent in plaintext: it is dropped, never executed
             // inside the TLS session (CVE-2011-0411).
-            var discarded = await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false);
+            var discarded = _conn.DiscardBufferedInput();
             if (discarded > 0)
                 Warn($"{_clientLog}: discarding {discarded} bytes of plaintext pipelined after STARTTLS");
+            await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {

@@ -55,12 +55,7 @@ public sealed class Connection : IAsyncDisposable
     /// </summary>
     public async Task<long> StartTlsAsync(X509Certificate2 certificate, TimeSpan timeout, CancellationToken ct)
     {
-        long discarded = 0;
-        if (Input.TryRead(out var pending))
-        {
-            discarded = pending.Buffer.Length;
-            Input.AdvanceTo(pending.Buffer.End);
-        }
+        long discarded = DiscardBufferedInput();
         await Output.FlushAsync(ct).ConfigureAwait(false);
         await Input.CompleteAsync().ConfigureAwait(false);
         await Output.CompleteAsync().ConfigureAwait(false);
@@ -78,6 +73,15 @@ public sealed class Connection : IAsyncDisposable
         _stream = tls;
         CreatePipes();
         return discarded;
+    }
+
+    /// <summary>Drops whatever input is buffered and not yet consumed; returns its length.</summary>
+    public long DiscardBufferedInput()
+    {
+        if (!Input.TryRead(out var pending)) return 0;
+        var n = pending.Buffer.Length;
+        Input.AdvanceTo(pending.Buffer.End);
+        return n;
     }
 
     /// <summary>TLS protocol and cipher for logs ("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384").</summary>

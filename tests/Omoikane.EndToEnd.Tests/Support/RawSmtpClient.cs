@@ -22,6 +22,9 @@ public sealed class RawSmtpClient : IAsyncDisposable
         return new RawSmtpClient(tcp);
     }
 
+    /// <summary>The underlying stream (to start TLS over it).</summary>
+    public Stream Stream => _stream;
+
     public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
 
     public async Task SendAsync(byte[] data) => await _stream.WriteAsync(data).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
