@@ -114,9 +114,9 @@ trap 'exit 130' INT TERM
 
 # Waits up to $2 seconds for a listener on 127.0.0.1:$1.
 wait_port() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do port_busy "$1" && return 0; sleep 0.1; done
-    return 1
+    local until=$((SECONDS + $2))
+    while [ $SECONDS -lt $until ]; do port_busy "$1" && return 0; sleep 0.2; done
+    port_busy "$1"
 }
 
 # ---------------------------------------------------------------- build
@@ -279,7 +279,7 @@ run_smtp_source() {
     else
         rate=NA
     fi
-    echo "$tag smtp-source target=sink S=$s size=$size sent=$n accepted/s=$rate" >> "$RESULTS"
+    echo "$tag smtp-source target=sink-source S=$s size=$size sent=$n accepted/s=$rate" >> "$RESULTS"
     log "  smtp-source S=$s size=$size accepted/s=$rate"
 }
 
@@ -303,8 +303,8 @@ with_idle_connections() {
     "$GEN" --target "$target" --port "$port" --idle "$IDLE_CONNS" --hold 900 --deadline 1200 --connect-parallel 16 \
         --ready-file "$WORK/idle.ready" >"$WORK/idle.$target.out" 2>>"$WORK/gen-errors.log" &
     IDLE_PID=$!; record_pid $IDLE_PID
-    local i
-    for ((i = 0; i < 6000; i++)); do [ -f "$WORK/idle.ready" ] && break; sleep 0.1; done
+    local until=$((SECONDS + 600))
+    while [ $SECONDS -lt $until ] && [ ! -f "$WORK/idle.ready" ]; do sleep 0.2; done
     [ -f "$WORK/idle.ready" ] || log "  idle connections not all open after 600 s"
     sleep 3                                   # let the server settle
     local line; line=$(head -1 "$WORK/idle.$target.out")
@@ -390,7 +390,8 @@ if want idle; then
     log "idle connections: $IDLE_CONNS"
     # Restart Postfix so no idle smtpd processes from the runs above are counted.
     postfix -c "$PF_ETC" stop >/dev/null 2>&1 || true
-    for ((i = 0; i < 100; i++)); do port_busy $P_PF || break; sleep 0.1; done
+    local_until=$((SECONDS + 20))
+    while [ $SECONDS -lt $local_until ] && port_busy $P_PF; do sleep 0.2; done
     postfix -c "$PF_ETC" start >>"$PF/start.log" 2>&1 || die "postfix did not restart"
     wait_port $P_PF 30 || die "Postfix did not listen again on 127.0.0.1:$P_PF"
     sleep 1
@@ -489,7 +490,7 @@ if want smtp; then
         pa=$(med "$p" postfix accepted/s); pd=$(med "$p" postfix delivered/s)
         oa=$(med "$p" omoikane accepted/s); od=$(med "$p" omoikane delivered/s)
         sk=$(med "$p" sink accepted/s)
-        ss_=$(grep -F "$p" "$RESULTS" | grep -F " smtp-source " | sed -n 's|.* accepted/s=\([0-9.]*\).*|\1|p' | median)
+        ss_=$(med "$p" sink-source accepted/s)
         printf '%-16s %12s %12s %12s %12s %8s %12s %12s\n' "S=$s $((size / 1024))KiB" "$pa" "$pd" "$oa" "$od" "$(ratio "$pd" "$od")" "$sk" "$ss_"
     done
     echo "  ratio = omoikane delivered / postfix delivered (target: >= 3x at S=10 and S=50, 1 KiB)"
