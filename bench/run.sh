@@ -285,12 +285,13 @@ run_smtp_source() {
 
 # PSS / RSS in KiB of one process (0 if gone).
 mem_of() { sum_mem "$2" "$1"; }
-# sum_mem KEY "PID...": the sum of KEY (Rss, Pss) over the processes, in KiB.
+# sum_mem KEY "PID...": the sum of KEY (Rss, Pss, or a regex like Private_(Clean|Dirty))
+# over the processes' smaps_rollup, in KiB.
 sum_mem() {
     local files=() p
     for p in $2; do [ -r "/proc/$p/smaps_rollup" ] && files+=("/proc/$p/smaps_rollup"); done
     [ ${#files[@]} -gt 0 ] || { echo 0; return; }
-    awk -v k="$1:" '$1 == k {s += $2} END {print s + 0}' "${files[@]}" 2>/dev/null || echo 0
+    awk -v k="^$1:\$" '$1 ~ k {s += $2} END {print s + 0}' "${files[@]}" 2>/dev/null || echo 0
 }
 postfix_pids() { echo "$PF_MASTER $(pgrep -P "$PF_MASTER" || true)"; }
 postfix_smtpd_pids() { pgrep -P "$PF_MASTER" -x smtpd || true; }
@@ -363,16 +364,18 @@ if want relay; then
 fi
 
 # ---------------------------------------------------------------- idle connections
-PF_IDLE_KB=NA; PF_IDLE_TOTAL_KB=NA; OMO_IDLE_KB=NA; OMO_IDLE_PSS_KB=NA
+PF_IDLE_KB=NA; PF_IDLE_USS_KB=NA; PF_IDLE_TOTAL_KB=NA; OMO_IDLE_KB=NA; OMO_IDLE_PSS_KB=NA
 measure_postfix_idle() {
-    local smtpd n pss total
+    local smtpd n pss uss total
     smtpd=$(postfix_smtpd_pids); n=$(wc -w <<<"$smtpd")
     pss=$(sum_mem Pss "$smtpd")
+    uss=$(sum_mem 'Private_(Clean|Dirty)' "$smtpd")
     total=$(sum_mem Pss "$(postfix_pids)")
-    log "  postfix: $n smtpd processes, smtpd PSS ${pss} KiB, instance PSS ${total} KiB (before: ${PF_BASE_TOTAL} KiB)"
-    echo "idle-mem target=postfix smtpd_procs=$n smtpd_pss_kb=$pss instance_pss_kb=$total instance_pss_before_kb=$PF_BASE_TOTAL open=$IDLE_OPEN" >> "$RESULTS"
+    log "  postfix: $n smtpd processes, smtpd PSS ${pss} KiB (private ${uss} KiB), instance PSS ${total} KiB (before: ${PF_BASE_TOTAL} KiB)"
+    echo "idle-mem target=postfix smtpd_procs=$n smtpd_pss_kb=$pss smtpd_private_kb=$uss instance_pss_kb=$total instance_pss_before_kb=$PF_BASE_TOTAL open=$IDLE_OPEN" >> "$RESULTS"
     if [ "$IDLE_OPEN" -gt 0 ]; then
         PF_IDLE_KB=$(awk -v a="$pss" -v n="$IDLE_OPEN" 'BEGIN {printf "%.1f", a/n}')
+        PF_IDLE_USS_KB=$(awk -v a="$uss" -v n="$IDLE_OPEN" 'BEGIN {printf "%.1f", a/n}')
         PF_IDLE_TOTAL_KB=$(awk -v a="$total" -v b="$PF_BASE_TOTAL" -v n="$IDLE_OPEN" 'BEGIN {printf "%.1f", (a-b)/n}')
     fi
 }
@@ -506,7 +509,7 @@ fi
 if want idle; then
     echo
     echo "Memory per idle SMTP connection ($IDLE_CONNS connected, banner read, idle), KiB"
-    echo "  postfix:  $PF_IDLE_KB (PSS of its smtpd processes / open connections); whole-instance PSS delta / connection: $PF_IDLE_TOTAL_KB"
+    echo "  postfix:  $PF_IDLE_KB (PSS of its smtpd processes / open connections); private (USS) only: $PF_IDLE_USS_KB; whole-instance PSS delta / connection: $PF_IDLE_TOTAL_KB"
     echo "  omoikane: $OMO_IDLE_KB (RSS delta / open connections); PSS delta / connection: $OMO_IDLE_PSS_KB"
 fi
 if want pop3 && [ "$POP3_READY" = 1 ]; then
