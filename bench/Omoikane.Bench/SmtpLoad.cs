@@ -80,8 +80,13 @@ public static class SmtpLoad
         /// <summary>Claims the next message number, or -1 when all N are handed out.</summary>
         public int Claim()
         {
-            int n = Interlocked.Increment(ref _next);
-            return n <= total ? n : -1;
+            // Never counts past N, so a message handed back by Unclaim is claimed again.
+            while (true)
+            {
+                int cur = Volatile.Read(ref _next);
+                if (cur >= total) return -1;
+                if (Interlocked.CompareExchange(ref _next, cur + 1, cur) == cur) return cur + 1;
+            }
         }
 
         /// <summary>Returns an unsent message to the pool (after a dropped connection).</summary>
