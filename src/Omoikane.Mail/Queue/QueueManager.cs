@@ -30,6 +30,7 @@ public sealed class QueueManager : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = new();
     private readonly SemaphoreSlim _wakeScheduler = new(0);
+    private readonly ConcurrentDictionary<string, byte> _recovered = new();
 
     public QueueManager(Spool spool, MaildirWriter maildir, LocalRecipients local, IRemoteTransport remote, MailLog log,
         QueueManagerOptions options, TimeProvider? time = null)
@@ -46,6 +47,7 @@ public sealed class QueueManager : IAsyncDisposable
         // Resume: every committed message is either new (no state) or deferred (state with next attempt).
         foreach (var id in _spool.ListIds())
         {
+            _recovered[id] = 0;
             var state = QueueState.Load(_spool.StatePath(id));
             if (state is null) Enqueue(id);
             else if (!state.Hold) _deferred[id] = state.NextAttempt;
@@ -152,6 +154,7 @@ public sealed class QueueManager : IAsyncDisposable
         if (state is null)
             _log.Info("qmgr", $"{id}: from=<{env.Sender}>, size={msg.ContentLength}, nrcpt={env.Recipients.Count} (queue active)");
         var pending = env.Recipients.Where(r => state is null || !state.Done.Contains(r.Address)).ToList();
+        var recovered = _recovered.TryRemove(id, out _);
 
         var outcomes = new List<RecipientOutcome>();
         var remote = new List<QueueRecipient>();
@@ -170,9 +173,18 @@ public sealed class QueueManager : IAsyncDisposable
                         var sw = _time.GetTimestamp();
                         var mailbox = _maildir.MailboxPath(m.Domain, m.Local);
                         var prefix = $"Return-Path: <{env.Sender}>\nDelivered-To: {m.Address}\n";
+                        var key = $"{id}R{IndexOf(env, rcpt)}";
                         try
                         {
-                            await _maildir.DeliverAsync(mailbox, prefix, msg, ct).ConfigureAwait(false);
+                            if (recovered && MaildirWriter.FindDelivered(mailbox, key) is not null)
+                            {
+                                // Delivered before a crash that came before the queue file was removed.
+                                LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
+                                    "local", "2.0.0", "sent", "delivered to maildir before restart", started, TimeSpan.Zero);
+                                anySent = true;
+                                break;
+                            }
+                            await _maildir.DeliverAsync(mailbox, prefix, msg, key, ct).ConfigureAwait(false);
                             LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
                                 "local", "2.0.0", "sent", "delivered to maildir", started, _time.GetElapsedTime(sw));
                             anySent = true;
@@ -262,6 +274,13 @@ public sealed class QueueManager : IAsyncDisposable
             return;
         }
         Defer(id, state);
+    }
+
+    private static int IndexOf(QueueEnvelope env, QueueRecipient rcpt)
+    {
+        for (int i = 0; i < env.Recipients.Count; i++)
+            if (env.Recipients[i].Address == rcpt.Address) return i;
+        return 0;
     }
 
     private static void MarkDone(ref QueueState? state, string address)

@@ -29,7 +29,7 @@ public static class CommandLine
         }
         try
         {
-            return await parse.InvokeAsync().ConfigureAwait(false);
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
         }
         catch (CliException ex)
         {

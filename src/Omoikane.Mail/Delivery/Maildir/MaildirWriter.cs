@@ -53,13 +53,15 @@ public sealed class MaildirWriter
     /// <summary>
     /// Writes prefix headers followed by the queue file's content into the mailbox; returns the final path.
     /// </summary>
-    public async Task<string> DeliverAsync(string mailbox, string prefixHeaders, QueueMessageFile message, CancellationToken ct = default)
+    /// <param name="deliveryKey">Queue id and recipient index ("3F2A81C0A2R0"), recorded in the unique name
+    /// so that a delivery interrupted by a crash after the rename is recognised and not made twice.</param>
+    public async Task<string> DeliverAsync(string mailbox, string prefixHeaders, QueueMessageFile message, string deliveryKey, CancellationToken ct = default)
     {
         EnsureMaildir(mailbox);
         var now = DateTimeOffset.UtcNow;
         var seq = Interlocked.Increment(ref _seq);
         var usec = now.Ticks / 10 % 1_000_000;
-        var baseName = $"{now.ToUnixTimeSeconds()}.M{usec}P{_pid}Q{seq}.{_host}";
+        var baseName = $"{now.ToUnixTimeSeconds()}.M{usec}P{_pid}Q{seq}X{deliveryKey}.{_host}";
         var tmp = Path.Combine(mailbox, "tmp", baseName);
         long size = 0, lines = 0;
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0 };
@@ -103,6 +105,23 @@ public sealed class MaildirWriter
         File.Move(tmp, final);
         await _commit.CommitAsync(null, Path.Combine(mailbox, "new")).ConfigureAwait(false);
         return final;
+    }
+
+    /// <summary>
+    /// Finds an earlier delivery of the same queue file and recipient (after a crash between the Maildir
+    /// rename and the removal of the queue file). Only called for messages recovered at start.
+    /// </summary>
+    public static string? FindDelivered(string mailbox, string deliveryKey)
+    {
+        var marker = $"X{deliveryKey}.";
+        foreach (var sub in new[] { "new", "cur" })
+        {
+            var dir = Path.Combine(mailbox, sub);
+            if (!Directory.Exists(dir)) continue;
+            foreach (var f in Directory.EnumerateFiles(dir))
+                if (Path.GetFileName(f).Contains(marker, StringComparison.Ordinal)) return f;
+        }
+        return null;
     }
 
     private static long CountLf(ReadOnlySpan<byte> span) => span.Count((byte)'\n');
