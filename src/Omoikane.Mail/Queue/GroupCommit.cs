@@ -7,9 +7,9 @@ namespace Omoikane.Mail.Queue;
 /// <summary>
 /// Makes writes durable for many writers with one flush (group commit). Writers hand in the file they
 /// wrote (still open) and the directory whose entry changed; one flusher takes every request that is
-/// waiting, makes them durable together, and completes them all. On Linux a batch of two or more is
-/// flushed with one syncfs(2) (one journal commit for the whole batch, file data and directory entries
-/// alike); a single request, and other systems, use fsync of the file and of its directory.
+/// waiting, fsyncs each file and then each distinct directory once, and completes them all. On a
+/// journaling file system the first fsync commits the transaction that holds every file and entry of
+/// the batch, so the others find little left to do: one disk flush serves the whole batch.
 /// Nothing is acknowledged before its flush has returned.
 /// </summary>
 public sealed class GroupCommit : IAsyncDisposable
@@ -21,7 +21,9 @@ public sealed class GroupCommit : IAsyncDisposable
     private readonly bool _useSyncfs;
     private long _flushes, _requestsServed;
 
-    public GroupCommit(bool allowSyncfs = true)
+    /// <param name="allowSyncfs">Use one syncfs(2) for very large batches (it flushes the whole file system,
+    /// other programs' writes included, so it is off by default).</param>
+    public GroupCommit(bool allowSyncfs = false)
     {
         _useSyncfs = allowSyncfs && OperatingSystem.IsLinux();
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -62,7 +64,7 @@ public sealed class GroupCommit : IAsyncDisposable
 
     private void Flush(List<Request> batch)
     {
-        if (_useSyncfs && batch.Count > 1)
+        if (_useSyncfs && batch.Count > 64)
         {
             var dir = batch.FirstOrDefault(r => r.Directory is not null).Directory
                       ?? Path.GetDirectoryName(Environment.ProcessPath) ?? "/";
