@@ -59,6 +59,8 @@ public sealed class MaildropLocks
         lock (_held) _held.Remove(key);
     }
 
-    // ERROR_SHARING_VIOLATION (32) and ERROR_LOCK_VIOLATION (33), as .NET reports a held flock too.
-    private static bool IsSharingViolation(IOException ex) => (ex.HResult & 0xFFFF) is 32 or 33;
+    // A lock held elsewhere: ERROR_SHARING_VIOLATION (32) or ERROR_LOCK_VIOLATION (33) on Windows;
+    // on Unix .NET reports flock's EWOULDBLOCK as the errno (11 on Linux, 35 on macOS and the BSDs).
+    private static bool IsSharingViolation(IOException ex)
+        => OperatingSystem.IsWindows() ? (ex.HResult & 0xFFFF) is 32 or 33 : ex.HResult is 11 or 35;
 }
