@@ -10,7 +10,6 @@ public sealed partial class Pop3Session
 
     private string? _user;             // USER given, PASS awaited
     private string? _address;          // logged in as
-    private string? _method;
     private string _lastUser = "";
     private string _lastMethod = "";
     private int _authFailures;
@@ -145,7 +144,7 @@ public sealed partial class Pop3Session
                     }
                     return await LoginAsync(mech.AuthenticatedUser!, name).ConfigureAwait(false);
                 case SaslStatus.Failure:
-                    return await LoginFailedAsync(_lastUser.Length > 0 ? _lastUser : "", name).ConfigureAwait(false);
+                    return await LoginFailedAsync("", name).ConfigureAwait(false);
                 case SaslStatus.TempFail:
                     return await TempFailAsync("", name, step.Reason ?? "temporary failure").ConfigureAwait(false);
             }
@@ -268,7 +267,6 @@ public sealed partial class Pop3Session
         }
         _maildrop = drop;
         _address = address;
-        _method = method;
         _state = Pop3State.Transaction;
         _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
         _svc.PopBeforeSmtp?.Record(_conn.RemoteAddress, _svc.Time.GetUtcNow());

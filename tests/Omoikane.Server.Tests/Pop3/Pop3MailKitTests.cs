@@ -168,7 +168,7 @@ public sealed class Pop3MailKitTests : IAsyncLifetime
 
         var message = await client.GetMessageAsync(0);
         Assert.Equal("first", message.Subject);
-        Assert.Equal("line 1\nline 2\nline 3\n", message.TextBody.ReplaceLineEndings("\n"));
+        Assert.Equal("line 1\nline 2\nline 3\n", message.TextBody!.ReplaceLineEndings("\n"));
 
         var headers = await client.GetMessageHeadersAsync(1);
         Assert.Equal("second", headers[MimeKit.HeaderId.Subject]);
