@@ -1,0 +1,277 @@
+using Omoikane.Mail.Credentials;
+using Omoikane.Server.Sasl;
+using Omoikane.Server.Transport;
+
+namespace Omoikane.Server.Pop3;
+
+public sealed partial class Pop3Session
+{
+    private const string AuthFailed = "[AUTH] Authentication failed.";
+
+    private string? _user;             // USER given, PASS awaited
+    private string? _address;          // logged in as
+    private string _lastUser = "";
+    private string _lastMethod = "";
+    private int _authFailures;
+    private bool _plaintextRefused;
+    private Maildrop? _maildrop;
+
+    /// <summary>pop3d_tls_security_level = encrypt: no password in the clear before STLS (RFC 2595 §2.2 policy).</summary>
+    private bool PlaintextDisallowed => _opt.TlsRequired && !_conn.IsTls;
+
+    private IReadOnlyList<string> MechanismsOffered()
+    {
+        if (_svc.Sasl is null) return [];
+        var offered = _svc.Sasl.Offered(SaslContextForConnection());
+        return PlaintextDisallowed ? offered.Where(m => !SaslMechanisms.IsPlaintext(m)).ToArray() : offered;
+    }
+
+    private SaslContext SaslContextForConnection()
+    {
+        byte[]? exporter = null, endpoint = null;
+        if (_conn.Tls is { } tls)
+        {
+            endpoint = ChannelBinding.TlsServerEndPoint(tls);
+            exporter = ChannelBinding.TlsExporter(tls);
+        }
+        return new SaslContext(_opt.MyHostname, exporter, endpoint, _conn.IsTls);
+    }
+
+    /// <summary>USER (RFC 1939 §7). The answer is the same whether or not the user exists.</summary>
+    private async Task<bool> UserAsync(string arg)
+    {
+        _user = null;
+        if (PlaintextDisallowed)
+        {
+            _plaintextRefused = true;
+            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
+        }
+        var name = arg.Trim();
+        if (name.Length == 0) return await BadCommandAsync("Syntax: USER name").ConfigureAwait(false);
+        _user = name;
+        _lastUser = name;
+        await OkAsync("").ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>PASS (RFC 1939 §7): the rest of the line is the password, spaces included.</summary>
+    private async Task<bool> PassAsync(string arg)
+    {
+        if (PlaintextDisallowed)
+        {
+            _plaintextRefused = true;
+            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
+        }
+        if (_user is not { } user) return await BadCommandAsync("No username given.").ConfigureAwait(false);
+        _user = null;   // RFC 1939 §7: after a failed PASS the client starts again with USER
+        if (IsBlocked()) return await BlockedAsync(user, "PLAIN").ConfigureAwait(false);
+        UserRecord? record;
+        try { record = _svc.Users.Find(user); }
+        catch (Exception ex) when (ex is IOException or UserStoreException or UnauthorizedAccessException)
+        {
+            return await TempFailAsync(user, "PLAIN", ex.Message).ConfigureAwait(false);
+        }
+        if (!PasswordVerifier.VerifyPassword(record, arg))
+            return await LoginFailedAsync(user, "PLAIN").ConfigureAwait(false);
+        return await LoginAsync(record!.Address, "PLAIN").ConfigureAwait(false);
+    }
+
+    /// <summary>APOP name digest (RFC 1939 §7): MD5 over the greeting's timestamp and the shared secret.</summary>
+    private async Task<bool> ApopAsync(string arg)
+    {
+        if (_apopTimestamp is null) return await BadCommandAsync("APOP is not available.").ConfigureAwait(false);
+        _user = null;
+        var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 2) return await BadCommandAsync("Syntax: APOP name digest").ConfigureAwait(false);
+        var (user, digest) = (parts[0], parts[1]);
+        if (IsBlocked()) return await BlockedAsync(user, "APOP").ConfigureAwait(false);
+        UserRecord? record;
+        try { record = _svc.Users.Find(user); }
+        catch (Exception ex) when (ex is IOException or UserStoreException or UnauthorizedAccessException)
+        {
+            return await TempFailAsync(user, "APOP", ex.Message).ConfigureAwait(false);
+        }
+        if (!PasswordVerifier.VerifyApop(record, _apopTimestamp, digest))
+            return await LoginFailedAsync(user, "APOP").ConfigureAwait(false);
+        return await LoginAsync(record!.Address, "APOP").ConfigureAwait(false);
+    }
+
+    /// <summary>AUTH mechanism [initial-response] (RFC 5034 §4).</summary>
+    private async Task<bool> AuthAsync(string arg)
+    {
+        _user = null;
+        var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var offered = MechanismsOffered();
+        if (parts.Length == 0)
+        {
+            // The bare "AUTH" of RFC 1734 clients: list the mechanisms.
+            Write("+OK\r\n");
+            foreach (var m in offered) Write(m + "\r\n");
+            Write(".\r\n");
+            await ReplyFlushAsync().ConfigureAwait(false);
+            return true;
+        }
+        if (parts.Length > 2) return await BadCommandAsync("Syntax: AUTH mechanism [initial-response]").ConfigureAwait(false);
+        var name = parts[0].ToUpperInvariant();
+        if (PlaintextDisallowed && SaslMechanisms.IsPlaintext(name) && _svc.Sasl is not null)
+        {
+            _plaintextRefused = true;
+            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
+        }
+        if (!offered.Contains(name, StringComparer.Ordinal) || _svc.Sasl!.Create(name, SaslContextForConnection()) is not { } mech)
+            return await BadCommandAsync("Unsupported authentication mechanism.").ConfigureAwait(false);
+        using var _ = mech;
+        if (IsBlocked()) return await BlockedAsync("", name).ConfigureAwait(false);
+
+        byte[] response = [];
+        if (parts.Length == 2)
+        {
+            if (mech.ServerFirst) return await BadCommandAsync("Initial response not allowed for this mechanism.").ConfigureAwait(false);
+            if (!TryDecode(parts[1], out response)) return await BadCommandAsync("Invalid base64 data in initial response.").ConfigureAwait(false);
+        }
+        for (int round = 0; round < 16; round++)
+        {
+            var step = mech.Step(response);
+            switch (step.Status)
+            {
+                case SaslStatus.Success:
+                    if (step.Challenge is { Length: > 0 } extra)
+                    {
+                        // RFC 5034 §4: additional data with success goes in a challenge; the client answers empty.
+                        var ack = await ChallengeAsync(extra).ConfigureAwait(false);
+                        if (ack.Status != LineStatus.Ok) return await AuthLineFailureAsync(ack).ConfigureAwait(false);
+                        if (ack.Text == "*") return await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false);
+                    }
+                    return await LoginAsync(mech.AuthenticatedUser!, name).ConfigureAwait(false);
+                case SaslStatus.Failure:
+                    return await LoginFailedAsync("", name).ConfigureAwait(false);
+                case SaslStatus.TempFail:
+                    return await TempFailAsync("", name, step.Reason ?? "temporary failure").ConfigureAwait(false);
+            }
+            var line = await ChallengeAsync(step.Challenge ?? []).ConfigureAwait(false);
+            if (line.Status != LineStatus.Ok) return await AuthLineFailureAsync(line).ConfigureAwait(false);
+            // RFC 5034 §4: "*" cancels; the server answers -ERR.
+            if (line.Text == "*") return await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false);
+            if (!TryDecode(line.Text, out response)) return await BadCommandAsync("Invalid base64 data in response.").ConfigureAwait(false);
+        }
+        return await LoginFailedAsync("", name).ConfigureAwait(false);
+    }
+
+    private async Task<Line> ChallengeAsync(byte[] challenge)
+    {
+        Write("+ " + Convert.ToBase64String(challenge) + "\r\n");
+        await FlushAsync(_stopping).ConfigureAwait(false);
+        return await _reader.ReadLineAsync(Pop3Options.MaxAuthLine, _opt.Timeout, forbidBareLf: false).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AuthLineFailureAsync(Line line)
+    {
+        switch (line.Status)
+        {
+            case LineStatus.Timeout:
+                _endReason = "Disconnected for inactivity";
+                Write("-ERR Disconnected for inactivity.\r\n");
+                await FlushAsync(_stopping).ConfigureAwait(false);
+                return false;
+            case LineStatus.TooLong:
+                return await BadCommandAsync("Authentication response too long.").ConfigureAwait(false);
+            default:
+                _endReason ??= "Connection closed";
+                return false;
+        }
+    }
+
+    /// <summary>Strict base64 (RFC 5034 §4: undecodable data is refused with -ERR); "=" is an empty response.</summary>
+    public static bool TryDecode(string text, out byte[] data)
+    {
+        data = [];
+        if (text == "=") return true;
+        if (text.Length == 0) return true;   // an empty line is an empty response
+        if (text.Length % 4 != 0) return false;
+        foreach (var c in text)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=')) return false;
+        try { data = Convert.FromBase64String(text); return true; }
+        catch (FormatException) { return false; }
+    }
+
+    private bool IsBlocked() => _svc.AuthThrottle?.IsBlocked(_conn.RemoteAddress) == true;
+
+    /// <summary>A client past the shared failure limit is refused without a check, and dropped.</summary>
+    private async Task<bool> BlockedAsync(string user, string method)
+    {
+        _authFailures++;
+        _lastUser = user;
+        _lastMethod = method;
+        Write("-ERR [AUTH] Too many authentication failures; try again later.\r\n");
+        await FlushAsync(_stopping).ConfigureAwait(false);
+        return false;
+    }
+
+    private async Task<bool> TempFailAsync(string user, string method, string reason)
+    {
+        Warn($"pop3-login: user store unavailable for user=<{user}>, method={method}: {reason}");
+        await ErrAsync("[SYS/TEMP] Temporary authentication failure.").ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// A failed login: the shared throttle delays the answer and may drop the client;
+    /// pop3d_login_failure_limit drops it after that many failures in this session.
+    /// </summary>
+    private async Task<bool> LoginFailedAsync(string user, string method)
+    {
+        _authFailures++;
+        _lastUser = user;
+        _lastMethod = method;
+        bool disconnect = _opt.LoginFailureLimit > 0 && _authFailures >= _opt.LoginFailureLimit;
+        if (_svc.AuthThrottle is { } throttle)
+        {
+            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+            if (verdict.Delay > TimeSpan.Zero)
+            {
+                await FlushAsync(_stopping).ConfigureAwait(false);
+                await Task.Delay(verdict.Delay, _svc.Time, _stopping).ConfigureAwait(false);
+            }
+            disconnect |= verdict.Disconnect;
+        }
+        if (disconnect)
+        {
+            Write("-ERR " + AuthFailed + "\r\n");
+            await FlushAsync(_stopping).ConfigureAwait(false);
+            return false;
+        }
+        await ErrAsync(AuthFailed).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Credentials are good: lock and list the maildrop (RFC 1939 §4: enter TRANSACTION only with the
+    /// maildrop locked; otherwise stay in AUTHORIZATION with [IN-USE] or [SYS/TEMP]).
+    /// </summary>
+    private async Task<bool> LoginAsync(string address, string method)
+    {
+        _lastUser = address;
+        _lastMethod = method;
+        var status = Maildrop.Open(_svc.MailboxBase, address, _svc.Locks, out var drop, out var error);
+        if (status == MaildropStatus.InUse)
+        {
+            Log($"pop3-login: Login refused, mailbox in use: user=<{address}>, method={method}, {Endpoints}");
+            await ErrAsync("[IN-USE] Mailbox is locked by another POP3 session.").ConfigureAwait(false);
+            return true;
+        }
+        if (status == MaildropStatus.Failed)
+        {
+            Warn($"pop3({address}): cannot open maildrop: {error}");
+            await ErrAsync("[SYS/TEMP] Unable to open the mailbox.").ConfigureAwait(false);
+            return true;
+        }
+        _maildrop = drop;
+        _address = address;
+        _state = Pop3State.Transaction;
+        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
+        _svc.PopBeforeSmtp?.Record(_conn.RemoteAddress, _svc.Time.GetUtcNow());
+        Log($"pop3-login: Login: user=<{address}>, method={method}, {Endpoints}");
+        await OkAsync($"Logged in, {drop!.Count} messages ({drop.Size} octets).").ConfigureAwait(false);
+        return true;
+    }
+}

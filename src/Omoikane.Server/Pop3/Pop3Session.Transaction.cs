@@ -1,0 +1,179 @@
+using System.Globalization;
+
+namespace Omoikane.Server.Pop3;
+
+public sealed partial class Pop3Session
+{
+    // Session statistics for the logout line (Dovecot's top=, retr=, del=).
+    private int _topCount, _retrCount, _deletedOnQuit;
+    private long _topBytes, _retrBytes;
+
+    /// <summary>Lines of a multi-line listing written between flushes (backpressure on large maildrops).</summary>
+    private const int LinesPerFlush = 1024;
+
+    private Maildrop Drop => _maildrop!;
+
+    /// <summary>STAT (RFC 1939 §5): "+OK count size" over the messages not marked as deleted.</summary>
+    private async Task<bool> StatAsync(string arg)
+    {
+        if (arg.Trim().Length > 0) return await BadCommandAsync("Syntax: STAT").ConfigureAwait(false);
+        await OkAsync(string.Create(CultureInfo.InvariantCulture, $"{Drop.Count} {Drop.Size}")).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>LIST [msg] (RFC 1939 §5).</summary>
+    private async Task<bool> ListAsync(string arg)
+    {
+        if (arg.Trim().Length > 0)
+        {
+            var (ok, number) = await MessageArgumentAsync(arg, "LIST").ConfigureAwait(false);
+            if (ok) await OkAsync(string.Create(CultureInfo.InvariantCulture, $"{number} {Drop[number].Size}")).ConfigureAwait(false);
+            return number >= 0 || await BadCommandAsync("Syntax: LIST [message]").ConfigureAwait(false);
+        }
+        Write(string.Create(CultureInfo.InvariantCulture, $"+OK {Drop.Count} messages ({Drop.Size} octets)\r\n"));
+        await WriteListingAsync(static (m, n) => string.Create(CultureInfo.InvariantCulture, $"{n} {m.Size}\r\n")).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>UIDL [msg] (RFC 1939 §7): the Maildir unique names, stable across sessions.</summary>
+    private async Task<bool> UidlAsync(string arg)
+    {
+        if (arg.Trim().Length > 0)
+        {
+            var (ok, number) = await MessageArgumentAsync(arg, "UIDL").ConfigureAwait(false);
+            if (ok) await OkAsync(string.Create(CultureInfo.InvariantCulture, $"{number} {Drop[number].Uid}")).ConfigureAwait(false);
+            return number >= 0 || await BadCommandAsync("Syntax: UIDL [message]").ConfigureAwait(false);
+        }
+        Write("+OK\r\n");
+        await WriteListingAsync(static (m, n) => string.Create(CultureInfo.InvariantCulture, $"{n} {m.Uid}\r\n")).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task WriteListingAsync(Func<MaildropMessage, int, string> format)
+    {
+        int lines = 0;
+        for (int n = 1; n <= Drop.Total; n++)
+        {
+            if (Drop.IsDeleted(n)) continue;
+            Write(format(Drop[n], n));
+            if (++lines % LinesPerFlush == 0) await FlushAsync(_stopping).ConfigureAwait(false);
+        }
+        Write(".\r\n");
+        await ReplyFlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>RETR msg (RFC 1939 §5).</summary>
+    private async Task<bool> RetrAsync(string arg)
+    {
+        var (ok, number) = await MessageArgumentAsync(arg, "RETR").ConfigureAwait(false);
+        if (!ok) return number >= 0 || await BadCommandAsync("Syntax: RETR message").ConfigureAwait(false);
+        var sent = await SendMessageAsync(number, -1).ConfigureAwait(false);
+        if (sent >= 0) { _retrCount++; _retrBytes += sent; }
+        return true;
+    }
+
+    /// <summary>TOP msg n (RFC 1939 §7): the header, the blank line and n lines of the body.</summary>
+    private async Task<bool> TopAsync(string arg)
+    {
+        var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 2 || !TryParseCount(parts[1], out var lines))
+            return await BadCommandAsync("Syntax: TOP message lines").ConfigureAwait(false);
+        var (ok, number) = await MessageArgumentAsync(parts[0], "TOP").ConfigureAwait(false);
+        if (!ok) return number >= 0 || await BadCommandAsync("Syntax: TOP message lines").ConfigureAwait(false);
+        var sent = await SendMessageAsync(number, lines).ConfigureAwait(false);
+        if (sent >= 0) { _topCount++; _topBytes += sent; }
+        return true;
+    }
+
+    /// <summary>DELE msg (RFC 1939 §5): marks; the file goes only in the UPDATE state.</summary>
+    private async Task<bool> DeleAsync(string arg)
+    {
+        var (ok, number) = await MessageArgumentAsync(arg, "DELE").ConfigureAwait(false);
+        if (!ok) return number >= 0 || await BadCommandAsync("Syntax: DELE message").ConfigureAwait(false);
+        Drop.MarkDeleted(number);
+        await OkAsync("Marked to be deleted.").ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>NOOP (RFC 1939 §5).</summary>
+    private async Task<bool> NoopAsync(string arg)
+    {
+        if (arg.Trim().Length > 0) return await BadCommandAsync("Syntax: NOOP").ConfigureAwait(false);
+        await OkAsync("").ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>RSET (RFC 1939 §5): unmarks every message marked as deleted.</summary>
+    private async Task<bool> RsetAsync(string arg)
+    {
+        if (arg.Trim().Length > 0) return await BadCommandAsync("Syntax: RSET").ConfigureAwait(false);
+        Drop.ResetDeletions();
+        await OkAsync(string.Create(CultureInfo.InvariantCulture, $"{Drop.Count} messages ({Drop.Size} octets)")).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Parses a message number and answers "-ERR No such message" for one out of range or marked as
+    /// deleted (RFC 1939 §5). Returns (true, n) for a usable message; (false, 0) when the error reply
+    /// was sent; (false, -1) for a syntax error the caller answers.
+    /// </summary>
+    private async ValueTask<(bool Ok, int Number)> MessageArgumentAsync(string arg, string verb)
+    {
+        var text = arg.Trim();
+        if (text.Length == 0 || text.Contains(' ')) return (false, -1);
+        foreach (var c in text)
+            if (!char.IsAsciiDigit(c)) return (false, -1);
+        if (text.Length > 9 || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || number < 1 || number > Drop.Total)
+        {
+            await ErrAsync("No such message.").ConfigureAwait(false);
+            return (false, 0);
+        }
+        if (Drop.IsDeleted(number))
+        {
+            await ErrAsync("Message is deleted.").ConfigureAwait(false);
+            return (false, 0);
+        }
+        return (true, number);
+    }
+
+    /// <summary>A non-negative line count; a count beyond what any message has means "all of it".</summary>
+    private static bool TryParseCount(string text, out long count)
+    {
+        count = 0;
+        if (text.Length == 0) return false;
+        foreach (var c in text)
+            if (!char.IsAsciiDigit(c)) return false;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count)) count = long.MaxValue;
+        return true;
+    }
+
+    /// <summary>Streams a message (RETR) or its top (TOP); returns the octets sent, or -1 when it could not be read.</summary>
+    private async Task<long> SendMessageAsync(int number, long bodyLines)
+    {
+        var message = Drop[number];
+        FileStream? file;
+        try { file = Drop.OpenMessage(message); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Warn($"pop3({_address}): cannot read {message.FileName}: {ex.Message}");
+            await ErrAsync("[SYS/TEMP] Unable to read the message.").ConfigureAwait(false);
+            return -1;
+        }
+        if (file is null)
+        {
+            await ErrAsync("Message no longer exists.").ConfigureAwait(false);
+            return -1;
+        }
+        await using (file.ConfigureAwait(false))
+        {
+            Write(bodyLines < 0
+                ? string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n")
+                : "+OK\r\n");
+            // A read error mid-message cannot be reported in band: the connection is dropped (IOException).
+            var sent = await Pop3MessageWriter.WriteAsync(file, _conn.Output, bodyLines, _stopping).ConfigureAwait(false);
+            await ReplyFlushAsync().ConfigureAwait(false);
+            return sent;
+        }
+    }
+}
