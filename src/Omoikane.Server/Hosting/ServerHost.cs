@@ -11,6 +11,7 @@ using Omoikane.Mail.Policy;
 using Omoikane.Mail.Policy.Tables;
 using Omoikane.Mail.Queue;
 using Omoikane.Server.Sasl;
+using Omoikane.Server.Pop3;
 using Omoikane.Server.Smtp;
 using Omoikane.Server.Transport;
 
@@ -155,8 +156,19 @@ public sealed class ServerHost : IAsyncDisposable
 
     private Listener? CreatePop3Listener(MasterService service, Parameters p, IPEndPoint ep, ServerHostOptions options)
     {
-        Log.Warning("master", $"{service.File}:{service.Line}: pop3d service {service.Endpoint} is not available in this build; line ignored");
-        return null;
+        // The well-known pop3s service implies the TLS wrapper (as submissions does for smtpd).
+        if (service.Service.Equals("pop3s", StringComparison.OrdinalIgnoreCase) && !p.IsExplicit("pop3d_tls_wrappermode"))
+            p = p.With("pop3d_tls_wrappermode", "yes");
+        var pop3Options = Pop3Options.From(p);
+        X509Certificate2? cert = null;
+        if (pop3Options.WrapperMode || pop3Options.TlsLevel is "may" or "encrypt") cert = Certificate(p);
+        var services = new Pop3Services
+        {
+            Options = pop3Options, Log = Log, Users = Users, MailboxBase = Config.MailboxBase,
+            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
+            PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = options.Time,
+        };
+        return new Listener(ep, service.MaxProc, (conn, ct) => new Pop3Session(conn, services, ct).RunAsync(), msg => Log.Warning("master", msg));
     }
 
     private IReadOnlyCollection<IPAddress> LocalAddresses()
