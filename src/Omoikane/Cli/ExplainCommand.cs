@@ -39,6 +39,17 @@ public static class ExplainCommand
         };
         cmd.SetAction(async (parse, ct) =>
         {
+            try { return await RunAsync(parse, ct).ConfigureAwait(false); }
+            catch (CliException ex)
+            {
+                Console.Error.WriteLine($"omoikane: {ex.Message}");
+                return ex.ExitCode;
+            }
+        });
+        return cmd;
+
+        async Task<int> RunAsync(ParseResult parse, CancellationToken ct)
+        {
             var request = new ExplainRequest
             {
                 Client = Required(parse.GetValue(client), "--client"),
@@ -49,8 +60,7 @@ public static class ExplainCommand
             try { config = CliConfig.Load(parse); }
             catch (CliException ex) { throw new CliException(ex.Message, 2); }
             return await ExplainAsync(request, config, Console.Out, Console.Error, ct).ConfigureAwait(false);
-        });
-        return cmd;
+        }
     }
 
     private static string Required(string? value, string name)
@@ -190,7 +200,7 @@ public static class ExplainCommand
     private sealed record DnsQueryRecord(string Type, string Name, DnsStatus Status, IReadOnlyList<string> Records, string? Error)
     {
         public override string ToString()
-            => $"dns {Type} {Name} -> {Status.ToString().ToLowerInvariant()}{(Records.Count > 0 ? ": " + string.Join(", ", Records) : "")}{(Error is null ? "" : " (" + Error + ")")}";
+            => $"dns {Type} {Name} -> {Status.ToString().ToLowerInvariant()}{(Records.Count > 0 ? ": " + string.Join(", ", Records) : "")}{(Status == DnsStatus.TempFail && Error is not null ? " (" + Error + ")" : "")}";
     }
 
     /// <summary>Passes queries to the process resolver and remembers them, to show how the client name was found.</summary>
