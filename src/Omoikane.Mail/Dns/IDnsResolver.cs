@@ -16,6 +16,9 @@ public sealed record MxRecord(int Preference, string Exchange)
 {
     /// <summary>True when the exchange is the root name ".", which no one can deliver to (RFC 7505 §3).</summary>
     public bool IsNullExchange => Exchange == ".";
+
+    /// <summary>"10 mx.example.com", as in zone files (and in explain's DNS answers).</summary>
+    public override string ToString() => $"{Preference} {Exchange}";
 }
 
 /// <summary>The one resolver of the process (see docs: dns_servers). All checks go through it.</summary>

@@ -14,7 +14,7 @@ internal sealed partial class PolicyEvaluation
 
     private void TraceDns<T>(string type, string query, DnsAnswer<T> answer)
         => _trace?.Add(new PolicyTraceEntry(Stage, _recursion, "dns", answer.Status.ToString().ToLowerInvariant(),
-            $"{type} {query}{(answer.Records.Count > 0 ? ": " + string.Join(", ", answer.Records) : "")}{(answer.Error is null ? "" : " (" + answer.Error + ")")}"));
+            $"{type} {query}{(answer.Records.Count > 0 ? ": " + string.Join(", ", answer.Records) : "")}{(answer.Status == DnsStatus.TempFail && answer.Error is not null ? " (" + answer.Error + ")" : "")}"));
 
     private bool NoResolver(string what)
     {

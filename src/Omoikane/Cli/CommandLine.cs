@@ -21,6 +21,7 @@ public static class CommandLine
         root.Subcommands.Add(UserCommands.Create());
         root.Subcommands.Add(QueueCommands.Create());
         root.Subcommands.Add(RelayTestCommand.Create());
+        root.Subcommands.Add(ExplainCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
