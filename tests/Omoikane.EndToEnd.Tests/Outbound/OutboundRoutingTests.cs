@@ -60,4 +60,37 @@ public sealed class OutboundRoutingTests
         Assert.Contains("<x@closed.test>: this domain is closed", bounce, StringComparison.Ordinal);
         Assert.Single(Regex.Matches(sender.Maillog, @"to=<x@closed\.test>, relay=none, .* dsn=5\.0\.0, status=bounced \(this domain is closed\)"));
     }
+
+    [Fact]
+    public async Task TransportMapsLocalEntryDeliversToTheLocalMailbox()
+    {
+        await using var s = new OutboundScenario();
+        var sender = await s.StartSenderAsync("transport_maps = inline:{ other.test=local: }");
+        sender.Host.Users.Add("bob@other.test", "secret-bob-2");
+
+        await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["bob@other.test"], OutboundScenario.Message("kept here"));
+
+        var delivered = await Poll.UntilAsync(() => sender.Mailbox("other.test", "bob").FirstOrDefault(), "local delivery");
+        Assert.Contains("Subject: kept here", delivered, StringComparison.Ordinal);
+        Assert.Matches(@"local\[\d+\]: \w+: to=<bob@other\.test>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered to maildir\)", sender.Maillog);
+    }
+
+    [Fact]
+    public async Task ConnectionIsReusedForTheNextMessageToTheSameServer()
+    {
+        await using var s = new OutboundScenario();
+        var address = LoopbackAddresses.Next();
+        var peer = new ScriptedSmtpPeer(address, 0, _ => "250 2.1.5 Ok");
+        s.Own(peer);
+        var sender = await s.StartSenderAsync($"relayhost = [{address}]:{peer.EndPoint.Port}\nsmtp_connection_cache_time_limit = 10s");
+
+        for (int i = 1; i <= 3; i++)
+        {
+            await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["bob@remote.test"], OutboundScenario.Message($"message {i}"));
+            var n = i;
+            await Poll.UntilAsync(() => peer.Messages.Count == n, $"message {i} at the peer");
+        }
+        Assert.Equal(1, peer.Connections);
+        Assert.Equal(2, peer.Commands.Count(c => c == "RSET"));
+    }
 }
