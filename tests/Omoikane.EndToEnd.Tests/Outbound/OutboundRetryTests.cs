@@ -92,6 +92,25 @@ public sealed class OutboundRetryTests
     }
 
     [Fact]
+    public async Task DelayWarningReachesTheSenderOnceWhileMailWaits()
+    {
+        await using var s = new OutboundScenario();
+        var address = LoopbackAddresses.Next();
+        var port = LoopbackAddresses.FreePort(address);
+        var sender = await s.StartSenderAsync($"relayhost = [{address}]:{port}\ndelay_warning_time = 1s");
+
+        await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["bob@remote.test"], OutboundScenario.Message("slow"));
+
+        var warning = await Poll.UntilAsync(() => sender.Mailbox("sender.test", "alice").FirstOrDefault(), "the delay warning");
+        Assert.Contains("Subject: Delayed Mail (still being retried)", warning, StringComparison.Ordinal);
+        Assert.Contains("Final-Recipient: rfc822; bob@remote.test\nAction: delayed\nStatus: 4.4.7\n", warning, StringComparison.Ordinal);
+        // Later attempts send no second warning, and the message stays queued.
+        await Poll.UntilAsync(() => Regex.Matches(sender.Maillog, "status=deferred").Count >= 3, "two more attempts");
+        Assert.Single(sender.Mailbox("sender.test", "alice"));
+        Assert.Single(sender.Host.Spool.ListIds(), id => sender.Host.Spool.Open(id, out _)?.Envelope.IsBounce == false);
+    }
+
+    [Fact]
     public async Task BounceForNullSenderIsNeverSent()
     {
         await using var s = new OutboundScenario();
