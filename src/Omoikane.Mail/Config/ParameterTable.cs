@@ -134,6 +134,7 @@ public static class ParameterTable
         new("smtp_data_xfer_timeout", "180s", ParameterKind.Time, 1),
         new("smtp_data_done_timeout", "600s", ParameterKind.Time, 1),
         new("smtp_quit_timeout", "300s", ParameterKind.Time, 1),
+        new("smtp_connection_cache_time_limit", "2s", ParameterKind.Time),
         new("bounce_notice_recipient", "postmaster", ParameterKind.String),
         new("notify_classes", "resource, software", ParameterKind.List),
         new("double_bounce_sender", "double-bounce", ParameterKind.String),
@@ -145,6 +146,8 @@ public static class ParameterTable
         // Omoikane's own
         new("dns_servers", "", ParameterKind.List, Omoikane: true),
         new("dns_timeout", "5s", ParameterKind.Time, 1, Omoikane: true),
+        // Port of MX and A/AAAA deliveries (25 in Postfix); lets a test or a lab point MX delivery at another port.
+        new("smtp_mx_port", "25", ParameterKind.Int, 1, 65535, Omoikane: true),
         new("pop_before_smtp_lifetime", "10m", ParameterKind.Time, 1, TimeUnit: 'm', Omoikane: true),
         new("pop3d_apop_enable", "yes", ParameterKind.Bool, Omoikane: true),
         new("pop3d_banner", "$myhostname POP3 server ready", ParameterKind.String, Omoikane: true),

@@ -2,7 +2,14 @@ using Omoikane.Mail.Queue;
 
 namespace Omoikane.Mail.Delivery;
 
-public enum DeliveryStatus { Sent, Deferred, Bounced }
+public enum DeliveryStatus
+{
+    Sent,
+    Deferred,
+    Bounced,
+    /// <summary>The transport hands the recipient back to local delivery (transport_maps "local:"); the queue manager delivers it to its Maildir.</summary>
+    Local,
+}
 
 /// <summary>
 /// What happened to one recipient in one attempt, with what Postfix logs for it:

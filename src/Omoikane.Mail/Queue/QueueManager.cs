@@ -227,12 +227,15 @@ public sealed class QueueManager : IAsyncDisposable
         if (remote.Count > 0)
         {
             var results = await _remote.DeliverAsync(msg, remote, ct).ConfigureAwait(false);
-            foreach (var r in results)
+            foreach (var result in results)
             {
+                var r = result;
+                if (r.Status == DeliveryStatus.Local)
+                    r = await DeliverHandedBackAsync(msg, r.Recipient, ct).ConfigureAwait(false);
                 LogDelivery(msg, r.Recipient, r.Relay, r.Dsn, r.Status switch
                 {
                     DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred",
-                }, r.Text, started, r.Transmission, r.Setup);
+                }, r.Text, started, r.Transmission, r.Setup, r.Relay == "local" ? "local" : "smtp");
                 if (r.Status == DeliveryStatus.Deferred)
                 {
                     state ??= new QueueState();
@@ -267,6 +270,16 @@ public sealed class QueueManager : IAsyncDisposable
         if (outcomes.Count > 0)
             await BounceAsync(msg, outcomes, ct).ConfigureAwait(false);
 
+        // delay_warning_time: one "still being retried" notice per message (Postfix qmgr, RFC 3464 Action: delayed).
+        if (remaining.Count > 0 && _options.DelayWarningTime > TimeSpan.Zero && !env.IsBounce && env.Sender.Length > 0
+            && state is { DelayWarningSent: null } && _time.GetUtcNow() - env.Arrival >= _options.DelayWarningTime)
+        {
+            var delayed = remaining.Select(r => new RecipientOutcome(r, DeliveryStatus.Deferred, "4.4.7", "none",
+                state.Reasons.GetValueOrDefault(r.Address) ?? "delivery temporarily suspended")).ToList();
+            await BounceAsync(msg, delayed, ct, delayWarning: true).ConfigureAwait(false);
+            state.DelayWarningSent = _time.GetUtcNow();
+        }
+
         if (remaining.Count == 0)
         {
             _spool.Remove(id);
@@ -289,8 +302,35 @@ public sealed class QueueManager : IAsyncDisposable
         state.Done.Add(address);
     }
 
+    /// <summary>
+    /// A recipient that transport_maps routes to "local:" is delivered to its mailbox here as if its domain were
+    /// in mydestination (without alias expansion); unknown users bounce as local(8) does.
+    /// </summary>
+    private async Task<RecipientOutcome> DeliverHandedBackAsync(QueueMessageFile msg, QueueRecipient rcpt, CancellationToken ct)
+    {
+        var at = rcpt.Address.LastIndexOf('@');
+        var local = (at < 0 ? rcpt.Address : rcpt.Address[..at]).ToLowerInvariant();
+        var domain = at < 0 ? "" : rcpt.Address[(at + 1)..].TrimEnd('.').ToLowerInvariant();
+        var exists = await _local.ExistsAsync(new Addressing.MailAddress(local, domain), ct).ConfigureAwait(false);
+        if (exists == Policy.Tables.LookupStatus.TempFail)
+            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.3.0", "local", "user lookup failed");
+        if (exists != Policy.Tables.LookupStatus.Found)
+            return new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
+        var mailbox = _maildir.MailboxPath(domain, _local.StripExtension(local));
+        var sw = _time.GetTimestamp();
+        try
+        {
+            await _maildir.DeliverAsync(mailbox, $"Return-Path: <{msg.Envelope.Sender}>\nDelivered-To: {rcpt.Address}\n", msg, ct).ConfigureAwait(false);
+            return new RecipientOutcome(rcpt, DeliveryStatus.Sent, "2.0.0", "local", "delivered to maildir", default, _time.GetElapsedTime(sw));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.2.0", "local", $"maildir delivery failed: {ex.Message}");
+        }
+    }
+
     private void LogDelivery(QueueMessageFile msg, QueueRecipient rcpt, string relay, string dsn, string status, string text,
-        DateTimeOffset started, TimeSpan transmission, TimeSpan setup = default)
+        DateTimeOffset started, TimeSpan transmission, TimeSpan setup = default, string? program = null)
     {
         var now = _time.GetUtcNow();
         var total = now - msg.Envelope.Arrival;
@@ -299,7 +339,7 @@ public sealed class QueueManager : IAsyncDisposable
         var d = transmission;
         var b = total - a - setup - d;
         if (b < TimeSpan.Zero) b = TimeSpan.Zero;
-        var program = relay == "local" ? "local" : relay == "none" ? "qmgr" : "smtp";
+        program ??= relay == "local" ? "local" : relay == "none" ? "qmgr" : "smtp";
         var orig = rcpt.Original is not null && !string.Equals(rcpt.Original, rcpt.Address, StringComparison.OrdinalIgnoreCase) ? $", orig_to=<{rcpt.Original}>" : "";
         _log.Info(program, string.Create(CultureInfo.InvariantCulture,
             $"{msg.Id}: to=<{rcpt.Address}>{orig}, relay={relay}, delay={Fmt(total)}, delays={Fmt(a)}/{Fmt(b)}/{Fmt(setup)}/{Fmt(d)}, dsn={dsn}, status={status} ({text})"));
@@ -315,7 +355,7 @@ public sealed class QueueManager : IAsyncDisposable
     }
 
     /// <summary>Queues a DSN to the sender for the failed recipients; nothing for the null sender or a bounce.</summary>
-    private async Task BounceAsync(QueueMessageFile msg, IReadOnlyList<RecipientOutcome> failed, CancellationToken ct)
+    private async Task BounceAsync(QueueMessageFile msg, IReadOnlyList<RecipientOutcome> failed, CancellationToken ct, bool delayWarning = false)
     {
         var env = msg.Envelope;
         if (env.Sender.Length == 0 || env.IsBounce)
@@ -324,7 +364,7 @@ public sealed class QueueManager : IAsyncDisposable
             return;
         }
         var headers = ReadHeaders(msg);
-        var body = BounceBuilder.Build(_options.MyHostname, _options.MailName, env, failed, headers, _time.GetUtcNow());
+        var body = BounceBuilder.Build(_options.MyHostname, _options.MailName, env, failed, headers, _time.GetUtcNow(), delayWarning);
         var now = _time.GetUtcNow();
         var writer = _spool.Create(qid => new QueueEnvelope
         {
@@ -337,7 +377,7 @@ public sealed class QueueManager : IAsyncDisposable
             await writer.Content.WriteAsync(bytes, ct).ConfigureAwait(false);
             await writer.CommitAsync(ct).ConfigureAwait(false);
         }
-        _log.Info("bounce", $"{msg.Id}: sender non-delivery notification: {writer.Id}");
+        _log.Info("bounce", $"{msg.Id}: sender {(delayWarning ? "delay" : "non-delivery")} notification: {writer.Id}");
         Enqueue(writer.Id);
     }
 

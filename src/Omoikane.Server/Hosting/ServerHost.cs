@@ -5,6 +5,7 @@ using Omoikane.Mail.Config;
 using Omoikane.Mail.Credentials;
 using Omoikane.Mail.Delivery;
 using Omoikane.Mail.Delivery.Maildir;
+using Omoikane.Mail.Delivery.Smtp;
 using Omoikane.Mail.Dns;
 using Omoikane.Mail.Logging;
 using Omoikane.Mail.Policy;
@@ -49,6 +50,8 @@ public sealed class ServerHost : IAsyncDisposable
     public AuthThrottle AuthThrottle { get; }
     public MaildirWriter Maildir { get; }
     public TableFactory Tables { get; }
+    /// <summary>Delivery to other hosts: the SMTP client unless <see cref="ServerHostOptions.RemoteTransport"/> replaces it.</summary>
+    public IRemoteTransport RemoteTransport { get; }
     public IReadOnlyList<(MasterService Service, IPEndPoint EndPoint)> Endpoints => _listeners.Select(l => (l.Service, l.Listener.EndPoint)).ToList();
 
     private ServerHost(LoadedConfig config, ServerHostOptions options)
@@ -71,10 +74,17 @@ public sealed class ServerHost : IAsyncDisposable
         Dns = DnsResolver.FromParameters(main, options.Time);
         PopBeforeSmtp = PopBeforeSmtpRegistry.FromParameters(main);
         AuthThrottle = new AuthThrottle(AuthThrottleOptions.Default, options.Time);
-        IRemoteTransport remote = new DeferringRemoteTransport();
-        Queue = new QueueManager(Spool, Maildir, Local, remote, Log, QueueManagerOptions.From(main), options.Time);
-        if (options.RemoteTransport is not null)
-            Queue = new QueueManager(Spool, Maildir, Local, options.RemoteTransport(this), Log, QueueManagerOptions.From(main), options.Time);
+        RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
+        Queue = new QueueManager(Spool, Maildir, Local, RemoteTransport, Log, QueueManagerOptions.From(main), options.Time);
+    }
+
+    /// <summary>The SMTP client (smtp(8)) with transport_maps, relayhost and the shared resolver.</summary>
+    private SmtpRemoteTransport CreateSmtpTransport(Parameters main, ConfigDiagnostics diags, TimeProvider time)
+    {
+        var transportMaps = main.GetList("transport_maps")
+            .Select(spec => Tables.Create(spec, diags, Config.MainCfPath)).OfType<ILookupTable>().ToList();
+        foreach (var d in diags.Items) Log.Warning("smtp", d.ToString());
+        return new SmtpRemoteTransport(SmtpClientOptions.From(main), Dns, transportMaps, time);
     }
 
     /// <summary>Validates, opens every listener (failing as a whole if one cannot bind), then starts delivery.</summary>
@@ -221,6 +231,7 @@ public sealed class ServerHost : IAsyncDisposable
     {
         await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(grace))).ConfigureAwait(false);
         await Queue.DisposeAsync().ConfigureAwait(false);
+        if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
         Log.Info("master", "terminating on signal 15");
         await _commit.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
@@ -230,6 +241,7 @@ public sealed class ServerHost : IAsyncDisposable
     {
         foreach (var (_, l) in _listeners) await l.DisposeAsync().ConfigureAwait(false);
         await Queue.DisposeAsync().ConfigureAwait(false);
+        if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
         await _commit.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
     }

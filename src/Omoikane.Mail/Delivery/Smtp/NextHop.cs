@@ -1,0 +1,61 @@
+namespace Omoikane.Mail.Delivery.Smtp;
+
+/// <summary>Which delivery a transport_maps entry, relayhost, or the recipient domain selects (Postfix transport(5)).</summary>
+public enum NextHopKind
+{
+    /// <summary>SMTP to Host: with MX lookup unless the host was written "[host]" (UseMx false).</summary>
+    Smtp,
+    /// <summary>"error:text": every recipient bounces with the text (dsn 5.0.0).</summary>
+    Error,
+    /// <summary>"local:": the recipient is handed back to local delivery (its Maildir on this server).</summary>
+    Local,
+    /// <summary>The transport table could not be read: the recipient is deferred.</summary>
+    TempFail,
+}
+
+/// <summary>
+/// A resolved next hop: for SMTP, the host (a domain to look up MX records for, a host name, or an
+/// address literal) and the port. Recipients with equal next hops share one delivery.
+/// </summary>
+public sealed record NextHop(NextHopKind Kind, string Host, int Port, bool UseMx, string? Text = null)
+{
+    /// <summary>The destination key for concurrency limits and grouping: "example.com", "[10.0.0.1]:2525".</summary>
+    public string Key => Kind == NextHopKind.Smtp ? (UseMx ? $"{Host}:{Port}" : $"[{Host}]:{Port}") : $"{Kind}:{Text}";
+
+    /// <summary>
+    /// Parses a next hop as written in relayhost or after "smtp:" in transport_maps: "host", "host:port",
+    /// "[host]", "[host]:port", "[ipv6]:port". Brackets turn the MX lookup off (Postfix smtp(8)).
+    /// </summary>
+    public static NextHop? ParseSmtp(string text, int defaultPort)
+    {
+        text = text.Trim();
+        if (text.Length == 0) return null;
+        string host; string? portText = null; bool useMx = true;
+        if (text[0] == '[')
+        {
+            var close = text.IndexOf(']');
+            if (close < 0) return null;
+            host = text[1..close];
+            useMx = false;
+            var rest = text[(close + 1)..];
+            if (rest.StartsWith(':')) portText = rest[1..];
+            else if (rest.Length > 0) return null;
+        }
+        else
+        {
+            var colon = text.LastIndexOf(':');
+            if (colon > 0 && text.IndexOf(':') == colon) { host = text[..colon]; portText = text[(colon + 1)..]; }
+            else host = text;
+        }
+        if (host.StartsWith("ipv6:", StringComparison.OrdinalIgnoreCase)) host = host[5..];
+        var port = defaultPort;
+        if (portText is not null)
+        {
+            if (portText.Equals("smtp", StringComparison.OrdinalIgnoreCase)) port = 25;
+            else if (portText.Equals("submission", StringComparison.OrdinalIgnoreCase)) port = 587;
+            else if (!int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535) return null;
+        }
+        if (host.Length == 0) return null;
+        return new NextHop(NextHopKind.Smtp, host.TrimEnd('.').ToLowerInvariant(), port, useMx);
+    }
+}
