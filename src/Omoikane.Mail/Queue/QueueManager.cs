@@ -320,7 +320,7 @@ public sealed class QueueManager : IAsyncDisposable
         var sw = _time.GetTimestamp();
         try
         {
-            await _maildir.DeliverAsync(mailbox, $"Return-Path: <{msg.Envelope.Sender}>\nDelivered-To: {rcpt.Address}\n", msg, ct).ConfigureAwait(false);
+            await _maildir.DeliverAsync(mailbox, $"Return-Path: <{msg.Envelope.Sender}>\nDelivered-To: {rcpt.Address}\n", msg, $"{msg.Id}R{IndexOf(msg.Envelope, rcpt)}", ct).ConfigureAwait(false);
             return new RecipientOutcome(rcpt, DeliveryStatus.Sent, "2.0.0", "local", "delivered to maildir", default, _time.GetElapsedTime(sw));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

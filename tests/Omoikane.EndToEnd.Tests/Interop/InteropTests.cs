@@ -120,8 +120,10 @@ public sealed class InteropTests
             password = s3cret
 
             [destination]
-            type = Maildir
-            path = {dest}/
+            type = MDA_external
+            path = /bin/sh
+            arguments = ("-c", "cat > $(mktemp {dest}/new/msg.XXXXXX)")
+            allow_root_commands = true
 
             [options]
             read_all = true
