@@ -56,7 +56,16 @@ public sealed class QueueManager : IAsyncDisposable
         _tasks.Add(Task.Run(SchedulerAsync));
     }
 
-    /// <summary>Hands a newly committed message to delivery.</summary>
+    private readonly ConcurrentDictionary<string, QueueMessageFile> _fresh = new();
+
+    /// <summary>Hands a message just accepted (no state file yet, content possibly in memory) to delivery.</summary>
+    public void EnqueueNew(QueueMessageFile message)
+    {
+        _fresh[message.Id] = message;
+        Enqueue(message.Id);
+    }
+
+    /// <summary>Hands a committed message to delivery.</summary>
     public void Enqueue(string id)
     {
         if (_inFlight.TryAdd(id, 0)) _ready.Writer.TryWrite(id);
@@ -141,7 +150,16 @@ public sealed class QueueManager : IAsyncDisposable
     private async Task ProcessAsync(string id, CancellationToken ct)
     {
         var started = _time.GetUtcNow();
-        var msg = _spool.Open(id, out var error);
+        // A message fresh from smtpd comes with its envelope (and small content) in memory and has no state file.
+        var fresh = _fresh.TryRemove(id, out var freshMessage);
+        string? error = null;
+        var msg = freshMessage ?? _spool.Open(id, out error);
+        try { await ProcessOpenAsync(id, msg, fresh, error, started, ct).ConfigureAwait(false); }
+        finally { if (freshMessage is not null) SpoolWriter.Release(freshMessage); }
+    }
+
+    private async Task ProcessOpenAsync(string id, QueueMessageFile? msg, bool fresh, string? error, DateTimeOffset started, CancellationToken ct)
+    {
         if (msg is null)
         {
             if (error == "not found") return; // deleted meanwhile (queue delete)
@@ -149,7 +167,8 @@ public sealed class QueueManager : IAsyncDisposable
             return;
         }
         var env = msg.Envelope;
-        var state = QueueState.Load(_spool.StatePath(id));
+        var state = fresh ? null : QueueState.Load(_spool.StatePath(id));
+        var hadState = state is not null;
         if (state is { Hold: true }) return;
         if (state is null)
             _log.Info("qmgr", $"{id}: from=<{env.Sender}>, size={msg.ContentLength}, nrcpt={env.Recipients.Count} (queue active)");
@@ -282,7 +301,7 @@ public sealed class QueueManager : IAsyncDisposable
 
         if (remaining.Count == 0)
         {
-            _spool.Remove(id);
+            _spool.Remove(id, hasState: hadState || !fresh);
             _log.Info("qmgr", $"{id}: removed");
             return;
         }

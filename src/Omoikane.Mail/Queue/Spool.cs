@@ -18,7 +18,14 @@ public sealed class Spool
     public string MessagesDir { get; }
     public string StateDir { get; }
     public string CorruptDir { get; }
+    /// <summary>Emptied queue files kept for reuse: creating and deleting a file per message makes ext4's
+    /// inode allocator scan past every recently deleted inode; reusing the files avoids that churn.</summary>
+    public string FreeDir { get; }
     public GroupCommit Commit => _commit;
+    private readonly System.Collections.Concurrent.ConcurrentStack<string> _free = new();
+    private int _freeCount;
+    private const int MaxFreeFiles = 4096;
+    private static long _freeSeq;
 
     public Spool(string queueDirectory, GroupCommit commit)
     {
@@ -27,12 +34,13 @@ public sealed class Spool
         MessagesDir = Path.Combine(queueDirectory, "messages");
         StateDir = Path.Combine(queueDirectory, "state");
         CorruptDir = Path.Combine(queueDirectory, "corrupt");
+        FreeDir = Path.Combine(queueDirectory, "free");
         _commit = commit;
     }
 
     public void EnsureDirectories()
     {
-        foreach (var d in new[] { Root, IncomingDir, MessagesDir, StateDir, CorruptDir })
+        foreach (var d in new[] { Root, IncomingDir, MessagesDir, StateDir, CorruptDir, FreeDir })
         {
             if (!Directory.Exists(d))
             {
@@ -43,6 +51,34 @@ public sealed class Spool
         // Leftovers of sessions that never reached 250 are not messages.
         foreach (var f in Directory.EnumerateFiles(IncomingDir))
             try { File.Delete(f); } catch (IOException) { }
+        foreach (var f in Directory.EnumerateFiles(FreeDir))
+        {
+            if (_freeCount < MaxFreeFiles) { _free.Push(f); _freeCount++; }
+            else try { File.Delete(f); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Opens a new queue file at path: a reused (emptied) one when available, else a new one.</summary>
+    private FileStream OpenNew(string path)
+    {
+        while (_free.TryPop(out var free))
+        {
+            Interlocked.Decrement(ref _freeCount);
+            try
+            {
+                File.Move(free, path);
+                var fs = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0 });
+                fs.SetLength(0);
+                return fs;
+            }
+            catch (IOException) { }
+        }
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0,
+        };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        return new FileStream(path, options);
     }
 
     public string MessagePath(string id) => Path.Combine(MessagesDir, id);
@@ -78,13 +114,7 @@ public sealed class Spool
     public SpoolWriter Create(string id, QueueEnvelope envelope)
     {
         var path = Path.Combine(IncomingDir, id);
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0,
-        };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        if (File.Exists(MessagePath(id))) throw new IOException($"queue id {id} already in use");
-        return new SpoolWriter(this, id, path, new FileStream(path, options), envelope);
+        return new SpoolWriter(this, id, path, OpenNew(path), envelope);
     }
 
     /// <summary>Ids of all committed messages.</summary>
@@ -135,16 +165,33 @@ public sealed class Spool
         catch (IOException ex) { log.Warning("qmgr", $"{id}: cannot quarantine corrupt queue file: {ex.Message}"); }
     }
 
-    /// <summary>Removes a message and its state once every recipient is done.</summary>
-    public void Remove(string id)
+    /// <summary>Removes a message and its state once every recipient is done; the file is kept for reuse.</summary>
+    public void Remove(string id, bool hasState = true)
     {
-        try { File.Delete(StatePath(id)); } catch (IOException) { }
-        try { File.Delete(MessagePath(id)); } catch (IOException) { }
+        if (hasState) { try { File.Delete(StatePath(id)); } catch (IOException) { } }
+        var path = MessagePath(id);
+        if (Interlocked.Increment(ref _freeCount) <= MaxFreeFiles)
+        {
+            var free = Path.Combine(FreeDir, $"f{Interlocked.Increment(ref _freeSeq)}.{Environment.ProcessId}");
+            try
+            {
+                File.Move(path, free);
+                _free.Push(free);
+                return;
+            }
+            catch (IOException) { }
+        }
+        Interlocked.Decrement(ref _freeCount);
+        try { File.Delete(path); } catch (IOException) { }
     }
 }
 
 /// <summary>A committed queue file: envelope, and where the content lies in the file.</summary>
-public sealed record QueueMessageFile(string Id, string Path, QueueEnvelope Envelope, long ContentOffset, long ContentLength);
+public sealed record QueueMessageFile(string Id, string Path, QueueEnvelope Envelope, long ContentOffset, long ContentLength)
+{
+    /// <summary>The content, when the writer kept a copy (small messages handed straight to delivery).</summary>
+    public ReadOnlyMemory<byte>? Content { get; init; }
+}
 
 /// <summary>Writes one message into the spool. The content is streamed; CommitAsync makes it durable.</summary>
 public sealed class SpoolWriter : IAsyncDisposable
@@ -153,25 +200,56 @@ public sealed class SpoolWriter : IAsyncDisposable
     private readonly string _tempPath;
     private readonly FileStream _file;
     private readonly BufferedStream _buffer;
+    private readonly CopyingStream _content;
+    private readonly int _headLength;
     private bool _committed, _aborted;
+
+    /// <summary>Content up to this size is also kept in memory for delivery (no second read of the file).</summary>
+    public const int InMemoryLimit = 64 * 1024;
+    private static long _inMemoryTotal;
+    private const long InMemoryTotalLimit = 64L * 1024 * 1024;
 
     internal SpoolWriter(Spool spool, string id, string tempPath, FileStream file, QueueEnvelope envelope)
     {
         _spool = spool; Id = id; _tempPath = tempPath; _file = file; Envelope = envelope;
         _buffer = new BufferedStream(file, 64 * 1024);
         var head = Encoding.UTF8.GetBytes(envelope.Serialize());
+        _headLength = head.Length;
         _buffer.Write(head);
+        _content = new CopyingStream(_buffer, InMemoryLimit);
     }
 
     public string Id { get; }
     public QueueEnvelope Envelope { get; private set; }
 
     /// <summary>The content stream (LF line endings expected).</summary>
-    public Stream Content => _buffer;
+    public Stream Content => _content;
+
+    /// <summary>
+    /// The committed message as delivery sees it, with the content in memory when it was small (bounded in
+    /// total, so a backlog never holds much memory: past the bound delivery reads the file).
+    /// </summary>
+    public QueueMessageFile Committed()
+    {
+        var copy = _content.Copy;
+        if (copy is { } c && Interlocked.Add(ref _inMemoryTotal, c.Length) > InMemoryTotalLimit)
+        {
+            Interlocked.Add(ref _inMemoryTotal, -c.Length);
+            copy = null;
+        }
+        return new QueueMessageFile(Id, _spool.MessagePath(Id), Envelope, _headLength, _content.Length) { Content = copy };
+    }
+
+    /// <summary>Returns the memory accounted for a message's in-memory content once delivery is done with it.</summary>
+    public static void Release(QueueMessageFile message)
+    {
+        if (message.Content is { } c) Interlocked.Add(ref _inMemoryTotal, -c.Length);
+    }
 
     /// <summary>Writes the end marker, renames into messages/, and waits for the group commit.</summary>
     public async Task CommitAsync(CancellationToken ct = default)
     {
+        await _content.FlushAsync(ct).ConfigureAwait(false);
         await _buffer.WriteAsync(Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker), ct).ConfigureAwait(false);
         await _buffer.FlushAsync(ct).ConfigureAwait(false);
         var final = _spool.MessagePath(Id);

@@ -139,7 +139,7 @@ public sealed class ServerHost : IAsyncDisposable
                 var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p));
                 var services = new SmtpServices
                 {
-                    Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.Enqueue, Local = Local,
+                    Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.EnqueueNew, Local = Local,
                     NewPolicy = () => new SmtpdPolicySession(policy),
                     ResolveClient = (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct),
                     Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = counter,

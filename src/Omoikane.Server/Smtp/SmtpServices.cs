@@ -12,7 +12,7 @@ public sealed class SmtpServices
     public required SmtpdOptions Options { get; init; }
     public required MailLog Log { get; init; }
     public required Spool Spool { get; init; }
-    public required Action<string> Enqueue { get; init; }
+    public required Action<QueueMessageFile> Enqueue { get; init; }
     public required LocalRecipients Local { get; init; }
     public required Func<ISmtpPolicy> NewPolicy { get; init; }
     public Func<IPAddress, CancellationToken, ValueTask<Mail.Policy.ClientIdentity>> ResolveClient { get; init; }

@@ -39,8 +39,11 @@ public sealed class MaildirWriter
         return sb.ToString();
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> Known = new();
+
     public static void EnsureMaildir(string path)
     {
+        if (Known.ContainsKey(path) && Directory.Exists(Path.Combine(path, "new"))) return;
         foreach (var sub in new[] { "tmp", "new", "cur" })
         {
             var d = Path.Combine(path, sub);
@@ -48,6 +51,7 @@ public sealed class MaildirWriter
             if (OperatingSystem.IsWindows()) Directory.CreateDirectory(d);
             else Directory.CreateDirectory(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
+        Known.TryAdd(path, 0);
     }
 
     /// <summary>
@@ -71,6 +75,22 @@ public sealed class MaildirWriter
             try
             {
                 var prefix = Encoding.UTF8.GetBytes(prefixHeaders);
+                if (message.Content is { } content)
+                {
+                    // One write for the whole file.
+                    var all = System.Buffers.ArrayPool<byte>.Shared.Rent(prefix.Length + content.Length);
+                    try
+                    {
+                        prefix.CopyTo(all, 0);
+                        content.Span.CopyTo(all.AsSpan(prefix.Length));
+                        await fs.WriteAsync(all.AsMemory(0, prefix.Length + content.Length), ct).ConfigureAwait(false);
+                    }
+                    finally { System.Buffers.ArrayPool<byte>.Shared.Return(all); }
+                    size = prefix.Length + content.Length;
+                    lines = CountLf(prefix) + CountLf(content.Span);
+                }
+                else
+                {
                 await fs.WriteAsync(prefix, ct).ConfigureAwait(false);
                 size += prefix.Length;
                 lines += CountLf(prefix);
@@ -92,6 +112,7 @@ public sealed class MaildirWriter
                         }
                     }
                     finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+                }
                 }
                 await _commit.CommitAsync(fs.SafeFileHandle, null).ConfigureAwait(false);
             }
