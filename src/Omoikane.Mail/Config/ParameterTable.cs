@@ -82,7 +82,7 @@ public static class ParameterTable
         new("smtpd_junk_command_limit", "100", ParameterKind.Int, 1),
         new("smtpd_forbid_bare_newline", "yes", ParameterKind.String),
         new("smtpd_forbid_bare_newline_reject_code", "550", ParameterKind.Int, 400, 599),
-        new("smtpd_forbid_bare_newline_exclusions", "$mynetworks", ParameterKind.List),
+        new("smtpd_forbid_bare_newline_exclusions", "", ParameterKind.List),
         new("smtpd_forbid_unauth_pipelining", "yes", ParameterKind.Bool),
         new("smtpd_discard_ehlo_keywords", "", ParameterKind.List),
         new("smtpd_authorized_xclient_hosts", "", ParameterKind.List),
