@@ -77,7 +77,6 @@ public sealed class CrashUnderLoadTests(ITestOutputHelper output)
         var figures = $"kills={Kills} sessions={Sessions} sent={sent.Count} acknowledged={acknowledged.Count} " +
                       $"delivered={delivered.Count} (of which unacknowledged={unacknowledgedDelivered}) lost={lost.Count} duplicated={duplicated.Count}";
         output.WriteLine(figures);
-        File.WriteAllText(Path.Combine(Path.GetTempPath(), "omoikane-crash-figures.txt"), figures + "\n");
 
         Assert.True(acknowledged.Count >= 20, figures);
         Assert.Empty(lost);
