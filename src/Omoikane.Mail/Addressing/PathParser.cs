@@ -67,6 +67,8 @@ public static class PathParser
             return PathError.None;
         }
         if (Encoding.UTF8.GetByteCount(pathText) > MaxPath) return PathError.TooLong;
+        // U+FFFD stands for bytes that were not UTF-8 (RFC 6531 §3.3 requires valid UTF-8): never an address.
+        if (pathText.Contains('\uFFFD')) return PathError.Syntax;
         return ParseMailbox(pathText, utf8, out address);
     }
 

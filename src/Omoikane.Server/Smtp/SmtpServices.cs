@@ -22,4 +22,10 @@ public sealed class SmtpServices
     public Sasl.AuthThrottle? AuthThrottle { get; init; }
     public ClientConnectionCounter? Connections { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    private ClientConnectionRateLimiter? _connectionRates;
+
+    /// <summary>smtpd_client_connection_rate_limit for this service, made on first use from Options.</summary>
+    public ClientConnectionRateLimiter ConnectionRates => LazyInitializer.EnsureInitialized(ref _connectionRates,
+        () => new ClientConnectionRateLimiter(Options.ConnectionRateLimit, Options.AnvilRateTimeUnit, Time));
 }

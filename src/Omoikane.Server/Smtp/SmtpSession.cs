@@ -100,6 +100,13 @@ public sealed partial class SmtpSession
                     return;
                 }
             }
+            // smtpd_client_connection_rate_limit; mynetworks is exempt (smtpd_client_event_limit_exceptions).
+            if (_svc.ConnectionRates.Enabled && !_svc.ConnectionRates.TryAcquire(addr) && !_policy.IsTrustedNetwork(addr))
+            {
+                Warn($"Connection rate limit exceeded: {_opt.ConnectionRateLimit} from {_clientLog} for service smtp");
+                await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many connections from {addr}").ConfigureAwait(false);
+                return;
+            }
 
             // smtpd_delay_reject = no: client restrictions at connect; a refusal answers every later command.
             var clientAnswer = await _policy.CheckClientAsync(PolicyInput(), _stopping).ConfigureAwait(false);

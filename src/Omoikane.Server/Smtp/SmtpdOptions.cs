@@ -30,6 +30,9 @@ public sealed record SmtpdOptions
     public bool TlsReceivedHeader { get; init; }
     public string MailName { get; init; } = "Omoikane";
     public int ConnectionCountLimit { get; init; } = 50;
+    /// <summary>smtpd_client_connection_rate_limit: connections per client per anvil_rate_time_unit (0 = no limit).</summary>
+    public int ConnectionRateLimit { get; init; }
+    public TimeSpan AnvilRateTimeUnit { get; init; } = TimeSpan.FromSeconds(60);
     public IReadOnlyList<string> SaslSecurityOptions { get; init; } = ["noanonymous"];
     public IReadOnlyList<string> SaslTlsSecurityOptions { get; init; } = ["noanonymous"];
     public IReadOnlyList<string> SaslMechanisms { get; init; } = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"];
@@ -76,6 +79,8 @@ public sealed record SmtpdOptions
             TlsReceivedHeader = p.GetBool("smtpd_tls_received_header"),
             MailName = p.Get("mail_name"),
             ConnectionCountLimit = p.GetInt("smtpd_client_connection_count_limit"),
+            ConnectionRateLimit = p.GetInt("smtpd_client_connection_rate_limit"),
+            AnvilRateTimeUnit = p.GetTime("anvil_rate_time_unit"),
             SaslSecurityOptions = p.GetList("smtpd_sasl_security_options"),
             SaslTlsSecurityOptions = p.GetList("smtpd_sasl_tls_security_options"),
             SaslMechanisms = p.GetList("smtpd_sasl_mechanisms"),
