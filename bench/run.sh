@@ -327,6 +327,16 @@ for size in 1024 102400; do for s in 1 10 50; do CONFIGS+=("$s:$size"); done; do
 
 # ---------------------------------------------------------------- SMTP intake + delivery
 if want smtp; then
+    # One untimed warm-up pass for each server (page cache, Postfix's processes, .NET's JIT).
+    log "SMTP warm-up (untimed)"
+    empty_maildir "$PF_BOX"
+    run_gen "warmup" --target postfix --port $P_PF --sessions 10 --messages 500 --size 1024 \
+        --rcpt "$RCPT" --maildir "$PF_BOX" >/dev/null || true
+    if [ "$POSTFIX_ONLY" = 0 ]; then
+        empty_maildir "$OMO_BOX"
+        run_gen "warmup" --target omoikane --port $P_OMO --sessions 10 --messages 500 --size 1024 \
+            --rcpt "$RCPT" --maildir "$OMO_BOX" >/dev/null || true
+    fi
     for ((r = 1; r <= ROUNDS; r++)); do
         log "SMTP round $r/$ROUNDS"
         for cfg in "${CONFIGS[@]}"; do

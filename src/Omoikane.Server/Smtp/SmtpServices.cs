@@ -23,6 +23,12 @@ public sealed class SmtpServices
     public ClientConnectionCounter? Connections { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    private Sasl.AuthRateLimiter? _authRates;
+
+    /// <summary>smtpd_client_auth_rate_limit: AUTH commands per client per anvil_rate_time_unit.</summary>
+    public Sasl.AuthRateLimiter AuthRates => LazyInitializer.EnsureInitialized(ref _authRates,
+        () => new Sasl.AuthRateLimiter(Options.AuthRateLimit, Options.AnvilRateTimeUnit, Time));
+
     private ClientConnectionRateLimiter? _connectionRates;
 
     /// <summary>smtpd_client_connection_rate_limit for this service, made on first use from Options.</summary>

@@ -30,6 +30,22 @@ public sealed partial class SmtpSession
         var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is < 1 or > 2)
         { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: AUTH mechanism").ConfigureAwait(false); }
+        var client = _conn.RemoteAddress;
+        // Postfix anvil: smtpd_client_auth_rate_limit (mynetworks exempt, as smtpd_client_event_limit_exceptions).
+        if (_svc.AuthRates.Enabled && !_policy.IsTrustedNetwork(client) && !_svc.AuthRates.TryAcquire(client))
+        {
+            _counters.Count("auth", false);
+            Warn($"Authentication rate limit exceeded: {_opt.AuthRateLimit} from {_clientLog} for service smtp");
+            return await ErrorReplyAsync(450, "4.7.1", $"Error: too many AUTH commands from {client}").ConfigureAwait(false);
+        }
+        // A client that failed too often lately is refused without trying its password.
+        if (_svc.AuthThrottle?.IsBlocked(client) == true)
+        {
+            _counters.Count("auth", false);
+            Warn($"{_clientLog}: SASL authentication refused: too many failed attempts");
+            await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many failed authentication attempts").ConfigureAwait(false);
+            return false;
+        }
         var name = parts[0].ToUpperInvariant();
         if (!AuthMechanismsOffered().Contains(name, StringComparer.Ordinal))
         { _counters.Count("auth", false); return await ErrorReplyAsync(504, "5.5.4", "Unrecognized authentication type").ConfigureAwait(false); }

@@ -170,4 +170,20 @@ public sealed class SmtpAuthTests
         var n = await tls.ReadAsync(buf).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.StartsWith("250-mail.example.test", Encoding.ASCII.GetString(buf, 0, n));
     }
+
+    [Fact]
+    public async Task AuthRateLimitRefusesClientsOutsideMynetworks()
+    {
+        await using var server = await TestServer.StartAsync("smtpd_tls_security_level = none\nsmtpd_sasl_auth_enable = yes\nsmtpd_client_auth_rate_limit = 2\nmynetworks = 127.0.0.1/32");
+        server.AddUser("alice@example.test", "pw");
+        await using var c = await RawSmtpClient.ConnectAsync(server.EndPoint(), IPAddress.Parse("127.0.0.5"));
+        await c.ReplyAsync();
+        await c.SendAsync("EHLO laptop.example\r\n");
+        await c.ReadReplyAsync();
+        var bad = Convert.ToBase64String(Encoding.UTF8.GetBytes("\0alice@example.test\0nope"));
+        Assert.StartsWith("535 5.7.8", await c.CommandAsync("AUTH PLAIN " + bad));
+        Assert.StartsWith("535 5.7.8", await c.CommandAsync("AUTH PLAIN " + bad));
+        Assert.Equal("450 4.7.1 Error: too many AUTH commands from 127.0.0.5", await c.CommandAsync("AUTH PLAIN " + bad));
+        await server.WaitForLogAsync("Authentication rate limit exceeded: 2 from unknown[127.0.0.5] for service smtp");
+    }
 }
