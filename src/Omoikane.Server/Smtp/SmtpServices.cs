@@ -22,4 +22,6 @@ public sealed class SmtpServices
     public Sasl.AuthThrottle? AuthThrottle { get; init; }
     public ClientConnectionCounter? Connections { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>DKIM signing of our own mail and SPF/DKIM/DMARC checks of mail from outside (null: neither).</summary>
+    public Mail.Authentication.MessageAuthentication? Authentication { get; init; }
 }

@@ -8,6 +8,6 @@ public sealed record DkimGeneratedKey(string PrivateKeyPem, string TxtRecord, Dk
     {
         var parts = new List<string>();
         for (int i = 0; i < TxtRecord.Length; i += 255) parts.Add("\"" + TxtRecord.Substring(i, Math.Min(255, TxtRecord.Length - i)) + "\"");
-        return $"{selector}._domainkey.{domain}. IN TXT {string.Join(' ', parts)}";
+        return $"{selector}._domainkey.{domain} IN TXT {string.Join(' ', parts)}";
     }
 }

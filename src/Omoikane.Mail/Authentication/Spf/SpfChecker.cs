@@ -270,7 +270,8 @@ public sealed partial class SpfChecker
 
     private static bool InNetwork(IPAddress address, IPAddress network, int prefix) => new IpNetwork(network, prefix).Contains(address);
 
-    internal static bool IsValidDomain(string domain)
+    /// <summary>A multi-label name of at most 253 octets with labels of 1 to 63 (RFC 7208 §4.3).</summary>
+    public static bool IsValidDomain(string domain)
     {
         if (domain.Length is 0 or > 253 || !domain.Contains('.')) return false;
         foreach (var label in domain.Split('.'))
