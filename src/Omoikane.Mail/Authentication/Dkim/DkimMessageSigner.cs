@@ -71,7 +71,9 @@ public sealed class DkimMessageSigner
         var signer = _byDomain[key.Domain].Signer;
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Unix;
-        var headers = SignedHeaders.Where(h => message.Headers.Contains(h)).ToList();
+        // MimeKit keeps the Content-* fields of a parsed message with its body part.
+        var headers = SignedHeaders.Where(h => message.Headers.Contains(h)
+            || (h.StartsWith("Content-", StringComparison.Ordinal) && message.Body?.Headers.Contains(h) == true)).ToList();
         signer.Sign(options, message, headers);
         var field = message.Headers[0];
         if (field.Id != HeaderId.DkimSignature) return "";
