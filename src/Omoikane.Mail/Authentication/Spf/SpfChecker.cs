@@ -207,7 +207,7 @@ public sealed partial class SpfChecker
             case "mx":
                 {
                     if (++state.Lookups > DnsLookupLimit) return (false, SpfResult.PermError, "too many DNS lookups");
-                    var m = DualCidrRegex().Match(t.Argument is null ? "" : (t.Argument.StartsWith('/') ? t.Argument : t.Argument));
+                    var m = DualCidrRegex().Match(t.Argument ?? "");
                     if (!m.Success) return (false, SpfResult.PermError, $"bad {t.Name} mechanism in {domain}");
                     var c4 = m.Groups["c4"].Success ? int.Parse(m.Groups["c4"].Value) : 32;
                     var c6 = m.Groups["c6"].Success ? int.Parse(m.Groups["c6"].Value) : 128;
