@@ -160,6 +160,11 @@ public static class ParameterTable
         new("hosts_access_directory", "$config_directory", ParameterKind.Path, Omoikane: true),
         new("config_directory", "", ParameterKind.Path),
         new("smtpd_dmarc_reject", "no", ParameterKind.Bool, Omoikane: true),
+        // Sender authentication (docs/authentication.md)
+        new("smtpd_authentication_checks", "no", ParameterKind.Bool, Omoikane: true),
+        new("dkim_signing_domains", "", ParameterKind.List, Omoikane: true),
+        new("dkim_selector", "mail", ParameterKind.String, Omoikane: true),
+        new("dkim_key_directory", "$data_directory/dkim", ParameterKind.Path, Omoikane: true),
     ];
 
     /// <summary>Postfix parameters Omoikane accepts without effect (so a migrated main.cf does not warn).</summary>

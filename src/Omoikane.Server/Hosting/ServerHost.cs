@@ -137,13 +137,17 @@ public sealed class ServerHost : IAsyncDisposable
                 }, diags);
                 foreach (var d in diags.Items) Log.Warning("smtpd", d.ToString());
                 var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p));
+                var authProblems = new List<string>();
+                var authentication = Mail.Authentication.MessageAuthentication.Create(
+                    Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
+                foreach (var problem in authProblems) Log.Warning("smtpd", problem);
                 var services = new SmtpServices
                 {
                     Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.EnqueueNew, Local = Local,
                     NewPolicy = () => new SmtpdPolicySession(policy),
                     ResolveClient = (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct),
                     Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = counter,
-                    Time = options.Time,
+                    Time = options.Time, Authentication = authentication,
                 };
                 foreach (var ep in EndPointsFor(service, p, options))
                 {

@@ -34,4 +34,6 @@ public sealed class SmtpServices
     /// <summary>smtpd_client_connection_rate_limit for this service, made on first use from Options.</summary>
     public ClientConnectionRateLimiter ConnectionRates => LazyInitializer.EnsureInitialized(ref _connectionRates,
         () => new ClientConnectionRateLimiter(Options.ConnectionRateLimit, Options.AnvilRateTimeUnit, Time));
+    /// <summary>DKIM signing of our own mail and SPF/DKIM/DMARC checks of mail from outside (null: neither).</summary>
+    public Mail.Authentication.MessageAuthentication? Authentication { get; init; }
 }

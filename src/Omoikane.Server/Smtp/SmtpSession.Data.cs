@@ -63,7 +63,7 @@ public sealed partial class SmtpSession
                 try { result = await input.ReadAsync(ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
                 {
-                    writer.Abort();
+                    writer.Abort(); message.Abandon();
                     _counters.Count("data", false);
                     Log($"timeout after DATA ({message.Size} bytes) from {_clientLog}");
                     await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
@@ -93,7 +93,7 @@ public sealed partial class SmtpSession
                 input.AdvanceTo(buffer.End);
                 if (result.IsCompleted)
                 {
-                    writer.Abort();
+                    writer.Abort(); message.Abandon();
                     _counters.Count("data", false);
                     Log($"lost connection after DATA ({message.Size} bytes) from {_clientLog}");
                     _quit = true;
@@ -112,7 +112,7 @@ public sealed partial class SmtpSession
         if (_opt.ForbidBareNewline && (bareLf || bareCr))
         {
             // smtpd_forbid_bare_newline = yes: the whole message is refused and the client disconnected.
-            writer.Abort();
+            writer.Abort(); message.Abandon();
             _counters.Count(counter, false);
             var what = bareLf ? "<LF>" : "<CR>";
             var reply = new SmtpReply(_opt.BareNewlineRejectCode, "5.5.2", $"Error: bare {what} received");
@@ -123,7 +123,7 @@ public sealed partial class SmtpSession
         }
         if (message.SizeExceeded)
         {
-            writer.Abort();
+            writer.Abort(); message.Abandon();
             _counters.Count(counter, false);
             var reply = new SmtpReply(552, "5.3.4", "Message size exceeds fixed limit");
             LogReject("END-OF-MESSAGE", reply, null);
@@ -135,7 +135,7 @@ public sealed partial class SmtpSession
         LogWarnings(eod);
         if (!eod.Accepted)
         {
-            writer.Abort();
+            writer.Abort(); message.Abandon();
             _counters.Count(counter, false);
             LogReject("END-OF-MESSAGE", eod.Reply, null);
             ResetTransaction();
@@ -145,11 +145,25 @@ public sealed partial class SmtpSession
         {
             if (writeError is not null) throw writeError;
             await message.FinishAsync(_stopping).ConfigureAwait(false);
+            if (message.Verdict is { } verdict)
+            {
+                LogAuthentication(verdict);
+                if (verdict.Reject is { } reject)
+                {
+                    // smtpd_dmarc_reject = yes and the From domain's DMARC policy says reject (RFC 7489 §6.6.2).
+                    writer.Abort();
+                    _counters.Count(counter, false);
+                    LogReject("END-OF-MESSAGE", reject, null);
+                    ResetTransaction();
+                    return await ErrorReplyAsync(reject).ConfigureAwait(false);
+                }
+            }
             await writer.CommitAsync(_stopping).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
             writer.Abort();
+            message.Abandon();
             _counters.Count(counter, false);
             Warn($"{_queueId}: queue file write error: {ex.Message}");
             ResetTransaction();
@@ -199,7 +213,9 @@ public sealed partial class SmtpSession
     private IncomingMessage NewIncomingMessage(SpoolWriter writer)
     {
         bool local = _saslUser is not null || _policy.IsTrustedNetwork(_conn.RemoteAddress);
-        return new IncomingMessage(writer, ReceivedHeader(), _opt.MessageSizeLimit, missing =>
+        return new IncomingMessage(writer, ReceivedHeader(), _opt.MessageSizeLimit, MissingHeaders, NewInspection(local));
+
+        string MissingHeaders((bool Date, bool MessageId) missing)
         {
             if (!local) return "";
             var sb = new StringBuilder();
@@ -207,7 +223,44 @@ public sealed partial class SmtpSession
             if (!missing.MessageId) sb.Append("Message-ID: <").Append(_svc.Time.GetUtcNow().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture))
                 .Append('.').Append(_queueId).Append('@').Append(_opt.MyHostname).Append(">\n");
             return sb.ToString();
-        });
+        }
+    }
+
+    /// <summary>
+    /// Our own mail (SASL or mynetworks) is DKIM-signed, mail from outside checked (SPF, DKIM, DMARC), after
+    /// Date/Message-ID are added; null when neither applies (docs/authentication.md).
+    /// </summary>
+    private MessageInspection? NewInspection(bool local)
+    {
+        if (_svc.Authentication is not { } auth) return null;
+        if (local ? !auth.SignsMail : !auth.ChecksMail) return null;
+        var context = new Mail.Authentication.InboundContext(_conn.RemoteAddress, _helo ?? "", _sender?.ToString() ?? "");
+        var id = _queueId;
+        return new MessageInspection(Path.Combine(_svc.Spool.IncomingDir, $"{_queueId}.auth"), async (staged, ct) =>
+        {
+            try
+            {
+                return local ? await auth.SignAsync(staged, ct).ConfigureAwait(false)
+                             : await auth.CheckAsync(context, staged, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or IOException))
+            {
+                // A message MimeKit cannot take apart is still accepted: unsigned, or marked without results.
+                Warn($"{id}: {(local ? "DKIM signing" : "sender authentication")} failed: {ex.Message}");
+                return new Mail.Authentication.AuthenticationVerdict("", !local);
+            }
+        }, auth.IsForgedResults);
+    }
+
+    /// <summary>One line per message, as the signing and checking milters log them.</summary>
+    private void LogAuthentication(Mail.Authentication.AuthenticationVerdict verdict)
+    {
+        if (verdict.Signed is { } signed) Log($"{_queueId}: DKIM-Signature field added ({signed})");
+        if (verdict.Spf is { } spf)
+        {
+            var dkim = verdict.Dkim.Count == 0 ? "none" : string.Join(",", verdict.Dkim.Select(d => $"{d.ResultText}({d.Domain})"));
+            Log($"{_queueId}: authentication: spf={spf.ResultText} ({spf.Domain}) dkim={dkim} dmarc={verdict.Dmarc?.ResultText ?? "none"} ({verdict.Dmarc?.FromDomain})");
+        }
     }
 
     /// <summary>Postfix's Received header: from HELO (name [ip]) by myhostname (mail_name) with PROTO id QID for &lt;rcpt&gt;; date.</summary>

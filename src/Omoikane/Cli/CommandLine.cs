@@ -22,6 +22,7 @@ public static class CommandLine
         root.Subcommands.Add(QueueCommands.Create());
         root.Subcommands.Add(RelayTestCommand.Create());
         root.Subcommands.Add(ExplainCommand.Create());
+        root.Subcommands.Add(DkimCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
