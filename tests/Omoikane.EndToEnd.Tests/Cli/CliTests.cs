@@ -11,7 +11,7 @@ public sealed class CliTests : IDisposable
     public CliTests()
     {
         Directory.CreateDirectory(_dir);
-        File.WriteAllText(Path.Combine(_dir, "main.cf"), $"myhostname = mail.example.test\nmydestination = example.test\ndata_directory = {_dir}/data\n");
+        File.WriteAllText(Path.Combine(_dir, "main.cf"), $"myhostname = mail.example.test\nmydestination = example.test\ndata_directory = {_dir}/data\n{TestDns.MainCfLine}\n");
     }
 
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
@@ -49,8 +49,8 @@ public sealed class CliTests : IDisposable
         var r = await Run(null, "check");
         Assert.Equal(1, r.Code);
         var main = Path.Combine(_dir, "main.cf");
-        Assert.Contains($"{main}:4: error: smtpd_timeout = soon: expected a time", r.Out);
-        Assert.Contains($"{main}:5: warning: unknown parameter \"no_such_parameter\"", r.Out);
+        Assert.Contains($"{main}:5: error: smtpd_timeout = soon: expected a time", r.Out);
+        Assert.Contains($"{main}:6: warning: unknown parameter \"no_such_parameter\"", r.Out);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class CliTests : IDisposable
         var x = await Run(null, "config", "-x", "smtpd_banner");
         Assert.Equal("smtpd_banner = mail.example.test ESMTP Omoikane", x.Out.Trim());
         var n = await Run(null, "config", "-n");
-        Assert.Equal(["data_directory", "mydestination", "myhostname"], n.Out.Trim().Split('\n').Select(l => l.Split(" = ")[0]).ToArray());
+        Assert.Equal(["data_directory", "dns_servers", "mydestination", "myhostname"], n.Out.Trim().Split('\n').Select(l => l.Split(" = ")[0]).ToArray());
         var unknown = await Run(null, "config", "no_such_parameter");
         Assert.NotEqual(0, unknown.Code);
     }

@@ -25,7 +25,7 @@ public sealed class MailHost : IAsyncDisposable
     {
         var dir = Path.Combine(Path.GetTempPath(), "omoikane-outbound-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "main.cf"), $"data_directory = {dir}/data\n{mainCf}\n");
+        File.WriteAllText(Path.Combine(dir, "main.cf"), $"data_directory = {dir}/data\n{TestDns.MainCfLine}\n{mainCf}\n");
         File.WriteAllText(Path.Combine(dir, "master.cf"), $"{listen} inet n - n - - smtpd\n");
         var host = new MailHost(dir, ephemeralPorts);
         await host.StartAgainAsync();

@@ -30,7 +30,7 @@ public sealed class ChildServer : IAsyncDisposable
         var smtp = OmoikaneProcess.FreePort();
         var pop3 = OmoikaneProcess.FreePort();
         File.WriteAllText(Path.Combine(dir, "main.cf"),
-            $"myhostname = mail.example.test\nmydestination = example.test\ndata_directory = {dir}/data\nsmtpd_error_sleep_time = 0\n{mainCf}\n");
+            $"myhostname = mail.example.test\nmydestination = example.test\ndata_directory = {dir}/data\nsmtpd_error_sleep_time = 0\n{TestDns.MainCfLine}\n{mainCf}\n");
         File.WriteAllText(Path.Combine(dir, "master.cf"),
             $"127.0.0.1:{smtp} inet n - n - - smtpd\n127.0.0.1:{pop3} inet n - n - - pop3d\n");
         foreach (var u in users)

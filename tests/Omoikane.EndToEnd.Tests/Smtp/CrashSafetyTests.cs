@@ -13,7 +13,7 @@ public sealed class CrashSafetyTests
         var dir = Path.Combine(Path.GetTempPath(), "omoikane-crash-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(dir);
         var port = OmoikaneProcess.FreePort();
-        File.WriteAllText(Path.Combine(dir, "main.cf"), $"myhostname = mail.example.test\nmydestination = example.test\ndata_directory = {dir}/data\n");
+        File.WriteAllText(Path.Combine(dir, "main.cf"), $"myhostname = mail.example.test\nmydestination = example.test\ndata_directory = {dir}/data\n{TestDns.MainCfLine}\n");
         File.WriteAllText(Path.Combine(dir, "master.cf"), $"127.0.0.1:{port} inet n - n - - smtpd\n");
         var add = await OmoikaneProcess.RunAsync(dir, "pw\n", "user", "add", "alice@example.test", "--password-stdin", "--config", dir);
         Assert.Equal(0, add.Code);

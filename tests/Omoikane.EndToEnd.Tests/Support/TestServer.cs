@@ -38,6 +38,7 @@ public sealed class TestServer : IAsyncDisposable
             mydestination = example.test, localhost
             data_directory = {dir}/data
             smtpd_error_sleep_time = 0
+            {TestDns.MainCfLine}
             {mainCf}
             """);
         File.WriteAllText(Path.Combine(dir, "master.cf"), masterCf ?? DefaultMasterCf);
