@@ -37,9 +37,21 @@ public sealed class ServerHost : IAsyncDisposable
 {
     private readonly List<(MasterService Service, Listener Listener)> _listeners = new();
     private readonly GroupCommit _commit;
+    private readonly ServerHostOptions _options;
+    private readonly ClientConnectionCounter _counter = new();
+    private readonly SwappableTableList _aliasMaps = new();
+    private readonly object _reloadGate = new();
+    private readonly List<Task> _retiring = new();
     private X509Certificate2? _certificate;
+    private HostsAccess _hostsAccess;
 
-    public LoadedConfig Config { get; }
+    /// <summary>How long stopped listeners' sessions may run on (graceful stop, services removed by a reload).</summary>
+    public static TimeSpan StopGrace { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The configuration in force: the one started with, or the last one a reload accepted.</summary>
+    public LoadedConfig Config { get; private set; }
+    /// <summary>hosts.allow / hosts.deny of hosts_access_directory (default: the configuration directory).</summary>
+    public HostsAccess HostsAccess => _hostsAccess;
     public MailLog Log { get; }
     public Spool Spool { get; }
     public QueueManager Queue { get; }
@@ -52,11 +64,15 @@ public sealed class ServerHost : IAsyncDisposable
     public TableFactory Tables { get; }
     /// <summary>Delivery to other hosts: the SMTP client unless <see cref="ServerHostOptions.RemoteTransport"/> replaces it.</summary>
     public IRemoteTransport RemoteTransport { get; }
-    public IReadOnlyList<(MasterService Service, IPEndPoint EndPoint)> Endpoints => _listeners.Select(l => (l.Service, l.Listener.EndPoint)).ToList();
+    public IReadOnlyList<(MasterService Service, IPEndPoint EndPoint)> Endpoints
+    {
+        get { lock (_listeners) return _listeners.Select(l => (l.Service, l.Listener.EndPoint)).ToList(); }
+    }
 
     private ServerHost(LoadedConfig config, ServerHostOptions options)
     {
         Config = config;
+        _options = options;
         var main = config.Main;
         Directory.CreateDirectory(config.DataDirectory);
         var maillog = main.Get("maillog_file");
@@ -67,11 +83,12 @@ public sealed class ServerHost : IAsyncDisposable
         Users = new FileUserStore(main.Get("user_database"), CredentialOptions.FromParameters(main));
         Tables = new TableFactory(config.ConfigDirectory);
         var diags = new ConfigDiagnostics();
-        var aliases = main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList();
+        _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
         foreach (var d in diags.Items) Log.Warning("master", d.ToString());
-        Local = new LocalRecipients(main, aliases, new UserStoreUsers(Users));
+        Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users));
         Maildir = new MaildirWriter(config.MailboxBase, _commit, main.Get("myhostname"));
         Dns = DnsResolver.FromParameters(main, options.Time);
+        _hostsAccess = CreateHostsAccess(main);
         PopBeforeSmtp = PopBeforeSmtpRegistry.FromParameters(main);
         AuthThrottle = new AuthThrottle(AuthThrottleOptions.Default, options.Time);
         RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
@@ -108,34 +125,67 @@ public sealed class ServerHost : IAsyncDisposable
         return host;
     }
 
-    private X509Certificate2? Certificate(Parameters p)
+    private X509Certificate2? Certificate(Parameters p, LoadedConfig config)
     {
         var certFile = p.Get("smtpd_tls_cert_file");
         var keyFile = p.Get("smtpd_tls_key_file");
         if (certFile.Length > 0)
             return SelfSignedCertificate.Load(certFile, keyFile.Length > 0 ? keyFile : certFile);
-        return _certificate ??= SelfSignedCertificate.LoadOrCreate(Config.DataDirectory, Config.Main.Get("myhostname"));
+        return _certificate ??= SelfSignedCertificate.LoadOrCreate(config.DataDirectory, config.Main.Get("myhostname"));
     }
+
+    /// <summary>What a listener runs for one service: the session handler and the hosts_access gate, built from one configuration.</summary>
+    private sealed record ServiceRuntime(Func<Connection, CancellationToken, Task> Handler, HostsAccessGate Gate);
+
+    private static string ServiceKey(MasterService service) => service.Service + "/" + service.Command;
 
     private void StartListeners(ServerHostOptions options)
     {
-        var counter = new ClientConnectionCounter();
+        var runtimes = BuildRuntimes(Config, Tables, null, out var warnings);
+        foreach (var w in warnings) Log.Warning("smtpd", w);
         foreach (var service in Config.Services)
         {
-            var p = Config.For(service);
+            if (!runtimes.TryGetValue(ServiceKey(service), out var runtime)) continue;
+            foreach (var ep in EndPointsFor(service, Config.For(service), options))
+                _listeners.Add((service, NewListener(service, ep, runtime)));
+        }
+        foreach (var (_, l) in _listeners) l.Start();
+    }
+
+    private Listener NewListener(MasterService service, IPEndPoint ep, ServiceRuntime runtime)
+        => new(ep, service.MaxProc, runtime.Handler, msg => Log.Warning("master", msg)) { Admit = runtime.Gate.AdmitAsync };
+
+    /// <summary>
+    /// Builds every smtpd and pop3d service of a configuration: options, restriction lists and their tables,
+    /// SASL, certificates. errors (when given) collects what makes the configuration unusable (reload).
+    /// </summary>
+    private Dictionary<string, ServiceRuntime> BuildRuntimes(LoadedConfig config, TableFactory tables, ConfigDiagnostics? errors, out List<string> warnings)
+    {
+        var result = new Dictionary<string, ServiceRuntime>(StringComparer.Ordinal);
+        warnings = new List<string>();
+        foreach (var service in config.Services)
+        {
+            var p = config.For(service);
+            Func<Connection, CancellationToken, Task> handler;
+            string? refusal;
+            string program;
             if (service.IsSmtpd)
             {
                 var smtpd = SmtpdOptions.From(p);
                 X509Certificate2? cert = null;
-                if (smtpd.TlsOffered) cert = Certificate(p);
+                if (smtpd.TlsOffered) cert = Certificate(p, config);
                 var diags = new ConfigDiagnostics();
                 var policy = SmtpdPolicy.Create(new PolicyOptions
                 {
-                    Parameters = p, Dns = Dns, Tables = Tables, PopBeforeSmtp = PopBeforeSmtp,
+                    Parameters = p, Dns = Dns, Tables = tables, PopBeforeSmtp = PopBeforeSmtp,
                     LocalRecipients = new LocalRecipientsAdapter(Local), LocalAddresses = LocalAddresses(),
-                    TimeProvider = options.Time,
+                    TimeProvider = _options.Time,
                 }, diags);
-                foreach (var d in diags.Items) Log.Warning("smtpd", d.ToString());
+                foreach (var d in diags.Items)
+                {
+                    if (errors is not null && d.Severity == DiagnosticSeverity.Error) errors.Error(d.File, d.Line, d.Message);
+                    else warnings.Add(d.ToString());
+                }
                 var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p));
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
@@ -146,44 +196,46 @@ public sealed class ServerHost : IAsyncDisposable
                     Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.EnqueueNew, Local = Local,
                     NewPolicy = () => new SmtpdPolicySession(policy),
                     ResolveClient = (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct),
-                    Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = counter,
-                    Time = options.Time, Authentication = authentication,
+                    Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = _counter,
+                    Time = _options.Time, Authentication = authentication,
                 };
-                foreach (var ep in EndPointsFor(service, p, options))
-                {
-                    var listener = new Listener(ep, service.MaxProc,
-                        (conn, ct) => new SmtpSession(conn, services, ct).RunAsync(), msg => Log.Warning("master", msg));
-                    _listeners.Add((service, listener));
-                }
+                handler = (conn, ct) => new SmtpSession(conn, services, ct).RunAsync();
+                refusal = smtpd.WrapperMode ? null : $"421 4.7.0 {p.Get("myhostname")} Service unavailable - try again later";
+                program = "smtpd";
             }
             else if (service.IsPop3d)
             {
-                foreach (var ep in EndPointsFor(service, p, options))
-                {
-                    var listener = CreatePop3Listener(service, p, ep, options);
-                    if (listener is not null) _listeners.Add((service, listener));
-                }
+                var services = CreatePop3Services(service, p, config);
+                handler = (conn, ct) => new Pop3Session(conn, services, ct).RunAsync();
+                refusal = services.Options.WrapperMode ? null : "-ERR [SYS/PERM] Access denied";
+                program = "pop3d";
             }
+            else continue;
+            var gate = new HostsAccessGate(_hostsAccess, [service.Command, service.Service], refusal,
+                (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct), Log, p.Get("syslog_name"), program);
+            result[ServiceKey(service)] = new ServiceRuntime(handler, gate);
         }
-        foreach (var (_, l) in _listeners) l.Start();
+        return result;
     }
 
-    private Listener? CreatePop3Listener(MasterService service, Parameters p, IPEndPoint ep, ServerHostOptions options)
+    private Pop3Services CreatePop3Services(MasterService service, Parameters p, LoadedConfig config)
     {
         // The well-known pop3s service implies the TLS wrapper (as submissions does for smtpd).
         if (service.Service.Equals("pop3s", StringComparison.OrdinalIgnoreCase) && !p.IsExplicit("pop3d_tls_wrappermode"))
             p = p.With("pop3d_tls_wrappermode", "yes");
         var pop3Options = Pop3Options.From(p);
         X509Certificate2? cert = null;
-        if (pop3Options.WrapperMode || pop3Options.TlsLevel is "may" or "encrypt") cert = Certificate(p);
-        var services = new Pop3Services
+        if (pop3Options.WrapperMode || pop3Options.TlsLevel is "may" or "encrypt") cert = Certificate(p, config);
+        return new Pop3Services
         {
-            Options = pop3Options, Log = Log, Users = Users, MailboxBase = Config.MailboxBase,
+            Options = pop3Options, Log = Log, Users = Users, MailboxBase = config.MailboxBase,
             Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
-            PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = options.Time,
+            PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
         };
-        return new Listener(ep, service.MaxProc, (conn, ct) => new Pop3Session(conn, services, ct).RunAsync(), msg => Log.Warning("master", msg));
     }
+
+    private HostsAccess CreateHostsAccess(Parameters main)
+        => new(main.Get("hosts_access_directory"), d => Log.Warning("master", d.ToString()), _options.Time);
 
     private IReadOnlyCollection<IPAddress> LocalAddresses()
     {
@@ -231,23 +283,171 @@ public sealed class ServerHost : IAsyncDisposable
         return System.Net.Dns.GetHostAddresses(h);
     }
 
+    /// <summary>Parameters read once by components shared by every service; a reload reports their changes as needing a restart.</summary>
+    private static readonly string[] RestartOnly =
+    [
+        "data_directory", "queue_directory", "virtual_mailbox_base", "maillog_file", "user_database", "dns_servers",
+        "dns_timeout", "mydestination", "myorigin", "recipient_delimiter", "relayhost", "transport_maps",
+        "maximal_queue_lifetime", "bounce_queue_lifetime", "minimal_backoff_time", "maximal_backoff_time",
+        "queue_run_delay", "smtp_helo_name", "smtp_tls_security_level", "pop_before_smtp_lifetime",
+    ];
+
+    /// <summary>
+    /// Re-reads main.cf, master.cf, the lookup tables, the certificates and hosts.allow / hosts.deny (SIGHUP,
+    /// omoikane reload). A configuration with errors is refused, with every error logged, and the running one
+    /// stays. Otherwise connections accepted from now on get the new settings, while open sessions finish on
+    /// the settings they started with; services new in master.cf start listening, services gone from it
+    /// stop accepting (their sessions get <see cref="StopGrace"/> to finish).
+    /// </summary>
+    public bool Reload()
+    {
+        lock (_reloadGate)
+        {
+            if (Config.ConfigDirectory is null)
+            {
+                Log.Info("master", "reload -- embedded default configuration: nothing to re-read");
+                return true;
+            }
+            var config = ConfigLoader.Load(Config.ConfigDirectory);
+            var errors = new ConfigDiagnostics();
+            foreach (var e in config.Diagnostics.Errors) errors.Error(e.File, e.Line, e.Message);
+            Dictionary<string, ServiceRuntime> runtimes = new();
+            List<string> warnings = new();
+            var tables = new TableFactory(config.ConfigDirectory);
+            var aliases = new List<ILookupTable>();
+            var previousAccess = _hostsAccess;
+            if (!errors.HasErrors)
+            {
+                try
+                {
+                    if (config.Main.Get("hosts_access_directory") != Config.Main.Get("hosts_access_directory"))
+                        _hostsAccess = CreateHostsAccess(config.Main);
+                    aliases.AddRange(config.Main.GetList("alias_maps").Select(spec => tables.CreateAliasMap(spec, errors, config.MainCfPath)).OfType<ILookupTable>());
+                    runtimes = BuildRuntimes(config, tables, errors, out warnings);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException
+                                               or InvalidOperationException or System.Security.Cryptography.CryptographicException)
+                {
+                    errors.Error(config.MainCfPath, 0, ex.Message);
+                }
+            }
+            if (errors.HasErrors)
+            {
+                _hostsAccess = previousAccess;
+                foreach (var e in errors.Errors) Log.Error("master", $"reload refused, keeping the running configuration: {e}");
+                return false;
+            }
+            foreach (var w in config.Diagnostics.Warnings) Log.Warning("master", w.ToString());
+            foreach (var w in warnings) Log.Warning("smtpd", w);
+            foreach (var name in RestartOnly)
+                if (config.Main.Get(name) != Config.Main.Get(name))
+                    Log.Warning("master", $"reload: {name} changed; the new value takes effect at the next restart");
+            _hostsAccess.RefreshIfChanged(force: true);
+            _aliasMaps.Set(aliases);
+            ApplyServices(config, runtimes);
+            Config = config;
+            Log.Info("master", $"reload -- version {typeof(ServerHost).Assembly.GetName().Version?.ToString(3)}, configuration {config.ConfigDirectory}");
+            return true;
+        }
+    }
+
+    private void ApplyServices(LoadedConfig config, Dictionary<string, ServiceRuntime> runtimes)
+    {
+        lock (_listeners)
+        {
+            var wanted = config.Services.Where(s => runtimes.ContainsKey(ServiceKey(s))).ToDictionary(ServiceKey, StringComparer.Ordinal);
+            for (int i = _listeners.Count - 1; i >= 0; i--)
+            {
+                var (service, listener) = _listeners[i];
+                var key = ServiceKey(service);
+                if (wanted.TryGetValue(key, out var newService))
+                {
+                    var runtime = runtimes[key];
+                    listener.SetHandler(runtime.Handler);
+                    listener.Admit = runtime.Gate.AdmitAsync;
+                    _listeners[i] = (newService, listener);
+                    continue;
+                }
+                _listeners.RemoveAt(i);
+                Log.Info("master", $"reload: service {service.Service} ({service.Command}) removed; no longer accepting on {listener.EndPoint}");
+                lock (_retiring) _retiring.Add(RetireAsync(listener));
+            }
+            var running = _listeners.Select(l => ServiceKey(l.Service)).ToHashSet(StringComparer.Ordinal);
+            foreach (var (key, service) in wanted)
+            {
+                if (running.Contains(key)) continue;
+                foreach (var ep in EndPointsFor(service, config.For(service), _options))
+                {
+                    try
+                    {
+                        var listener = NewListener(service, ep, runtimes[key]);
+                        listener.Start();
+                        _listeners.Add((service, listener));
+                        Log.Info("master", $"reload: service {service.Service} ({service.Command}) added, listening on {listener.EndPoint}");
+                    }
+                    catch (SocketException ex)
+                    {
+                        Log.Error("master", $"reload: cannot listen on {ep} for service {service.Service}: {ex.Message}");
+                    }
+                }
+            }
+        }
+    }
+
+    private static async Task RetireAsync(Listener listener)
+    {
+        await listener.StopAsync(StopGrace).ConfigureAwait(false);
+        await listener.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private List<Listener> TakeListeners()
+    {
+        lock (_listeners)
+        {
+            var all = _listeners.Select(l => l.Listener).ToList();
+            _listeners.Clear();
+            return all;
+        }
+    }
+
+    /// <summary>
+    /// Graceful stop (SIGTERM): stop accepting, give open sessions up to grace to finish, then stop the queue
+    /// manager (deliveries in flight finish or stay queued; nothing acknowledged is lost) and flush the log.
+    /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(grace))).ConfigureAwait(false);
+        Log.Info("master", "terminating on signal 15");
+        await Task.WhenAll(TakeListeners().Select(l => l.StopAsync(grace))).ConfigureAwait(false);
+        Task[] retiring;
+        lock (_retiring) retiring = _retiring.ToArray();
+        await Task.WhenAll(retiring).ConfigureAwait(false);
         await Queue.DisposeAsync().ConfigureAwait(false);
         if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
-        Log.Info("master", "terminating on signal 15");
         await _commit.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (_, l) in _listeners) await l.DisposeAsync().ConfigureAwait(false);
+        foreach (var l in TakeListeners()) await l.DisposeAsync().ConfigureAwait(false);
+        Task[] retiring;
+        lock (_retiring) retiring = _retiring.ToArray();
+        await Task.WhenAll(retiring).ConfigureAwait(false);
         await Queue.DisposeAsync().ConfigureAwait(false);
         if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
         await _commit.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The alias_maps as LocalRecipients sees them: one list whose contents a reload replaces at once.</summary>
+    private sealed class SwappableTableList : IReadOnlyList<ILookupTable>
+    {
+        private volatile IReadOnlyList<ILookupTable> _tables = [];
+        public void Set(IReadOnlyList<ILookupTable> tables) => _tables = tables;
+        public ILookupTable this[int index] => _tables[index];
+        public int Count => _tables.Count;
+        public IEnumerator<ILookupTable> GetEnumerator() => _tables.GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class UserStoreUsers(IUserStore store) : ILocalUsers

@@ -12,7 +12,8 @@ public sealed class Listener : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly SemaphoreSlim _slots;
-    private readonly Func<Connection, CancellationToken, Task> _handler;
+    private Func<Connection, CancellationToken, Task> _handler;
+    private Func<Connection, CancellationToken, ValueTask<bool>>? _admit;
     private readonly CancellationTokenSource _stop = new();
     private readonly Action<string> _onError;
     private Task? _acceptLoop;
@@ -35,6 +36,22 @@ public sealed class Listener : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; }
     public int ActiveSessions => Volatile.Read(ref _active);
+
+    /// <summary>
+    /// Replaces the session handler for connections accepted from now on (reload); sessions already
+    /// running keep the handler, and so the settings, they started with.
+    /// </summary>
+    public void SetHandler(Func<Connection, CancellationToken, Task> handler) => Volatile.Write(ref _handler, handler);
+
+    /// <summary>
+    /// Runs before the handler for every accepted connection (hosts.allow / hosts.deny). It returns false
+    /// to refuse: it has then written whatever refusal the protocol wants, and the connection is closed.
+    /// </summary>
+    public Func<Connection, CancellationToken, ValueTask<bool>>? Admit
+    {
+        get => Volatile.Read(ref _admit);
+        set => Volatile.Write(ref _admit, value);
+    }
 
     public void Start() => _acceptLoop = Task.Run(AcceptLoopAsync);
 
@@ -69,7 +86,9 @@ public sealed class Listener : IAsyncDisposable
         try
         {
             await using var connection = new Connection(client);
-            await _handler(connection, ct).ConfigureAwait(false);
+            var admit = Admit;
+            if (admit is not null && !await admit(connection, ct).ConfigureAwait(false)) return;
+            await Volatile.Read(ref _handler)(connection, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {

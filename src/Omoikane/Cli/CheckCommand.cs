@@ -5,6 +5,7 @@ using Omoikane.Mail.Credentials;
 using Omoikane.Mail.Policy;
 using Omoikane.Mail.Policy.Tables;
 using Omoikane.Server.Hosting;
+using Omoikane.Server.Transport;
 
 namespace Omoikane.Cli;
 
@@ -12,12 +13,17 @@ namespace Omoikane.Cli;
 /// omoikane check (like postfix check): parses main.cf and master.cf, compiles every restriction list and
 /// table of every service, opens certificates, and checks the data directories and the user store.
 /// Prints one line per finding ("FILE:LINE: error: ..."); exit 1 when there is an error.
+/// With --migration, or when the directory looks like Postfix's own (its master.cf runs Postfix's internal
+/// services), it also prints the migration report: one line per main.cf parameter saying whether Omoikane
+/// honours, ignores or rejects it (or does not know it), and a summary line.
 /// </summary>
 public static class CheckCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("check", "Validate configuration, tables, certificates and directories");
+        var migration = new Option<bool>("--migration") { Description = "Also report, for each main.cf parameter, whether Omoikane honours, ignores or rejects it" };
+        var cmd = new Command("check", "Validate configuration, tables, certificates, hosts.allow/hosts.deny and directories");
+        cmd.Options.Add(migration);
         cmd.SetAction(parse =>
         {
             var config = CliConfig.Load(parse, failOnErrors: false);
@@ -49,9 +55,15 @@ public static class CheckCommand
                         extra.Warning(users, 0, "user database is readable by others: chmod 600");
                 }
             }
+            var hostsDir = config.Main.Get("hosts_access_directory");
+            if (hostsDir.Length > 0)
+                foreach (var d in HostsAccess.Validate(hostsDir))
+                    if (d.Severity == DiagnosticSeverity.Error) extra.Error(d.File, d.Line, d.Message); else extra.Warning(d.File, d.Line, d.Message);
             foreach (var n in notes) Console.WriteLine(n);
             var all = diags.Items.Concat(extra.Items).Distinct().ToList();
             foreach (var d in all) Console.WriteLine(d.ToString());
+            if (parse.GetValue(migration) || LooksLikePostfix(config))
+                foreach (var line in MigrationReport(config, all)) Console.WriteLine(line);
             var errors = all.Count(d => d.Severity == DiagnosticSeverity.Error);
             if (errors > 0)
             {
@@ -61,6 +73,57 @@ public static class CheckCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>A Postfix directory: master.cf runs Postfix's internal services, or main.cf sets Postfix's install paths.</summary>
+    private static bool LooksLikePostfix(LoadedConfig config)
+        => config.Notes.Any(n => n.Contains("is internal to Postfix", StringComparison.Ordinal))
+           || config.Main.IsExplicit("daemon_directory") || config.Main.IsExplicit("command_directory");
+
+    /// <summary>
+    /// "migration: honoured|ignored|rejected|unknown NAME (FILE:LINE): why" for every explicit main.cf parameter
+    /// and -o override, then a summary. Rejected: a parameter Omoikane knows, with a value it refuses (an error above).
+    /// </summary>
+    public static IEnumerable<string> MigrationReport(LoadedConfig config, IReadOnlyCollection<ConfigDiagnostic> diagnostics)
+    {
+        int honoured = 0, ignored = 0, rejected = 0, unknown = 0;
+        var entries = config.Main.ExplicitEntries.Where(e => e.Line > 0)
+            .Concat(config.Services.SelectMany(s => s.Overrides))
+            .OrderBy(e => e.File, StringComparer.Ordinal).ThenBy(e => e.Line).ToList();
+        var postfixState = new[] { "/var/lib/postfix", "/var/spool/postfix" };
+        foreach (var e in entries)
+        {
+            var where = $"{e.Name} ({e.File}:{e.Line})";
+            if (ParameterTable.IsKnown(e.Name))
+            {
+                var error = diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error && d.File == e.File && d.Line == e.Line);
+                if (error is not null)
+                {
+                    rejected++;
+                    yield return $"migration: rejected  {where}: {error.Message}";
+                    continue;
+                }
+                honoured++;
+                var own = ParameterTable.TryGet(e.Name, out var def) && def.Omoikane ? "Omoikane's own parameter" : "as Postfix documents it";
+                if (e.Name is "data_directory" or "queue_directory" && postfixState.Any(p => e.Value.TrimEnd('/').StartsWith(p, StringComparison.Ordinal)))
+                    yield return $"migration: honoured  {where}: {e.Value} belongs to Postfix; give Omoikane its own (data_directory = /var/lib/omoikane) and remove queue_directory";
+                else if (e.Name is "smtpd_sasl_type" or "smtpd_sasl_path")
+                    yield return $"migration: honoured  {where}: accepted, but authentication is Omoikane's own (no Cyrus SASL or Dovecot); import users with omoikane user add";
+                else
+                    yield return $"migration: honoured  {where}: {own}";
+            }
+            else if (ParameterTable.IgnoredPostfixNames.Contains(e.Name))
+            {
+                ignored++;
+                yield return $"migration: ignored   {where}: accepted without effect in Omoikane";
+            }
+            else
+            {
+                unknown++;
+                yield return $"migration: unknown   {where}: not a parameter Omoikane knows; it has no effect (remove it or find the Omoikane way)";
+            }
+        }
+        yield return $"migration: {entries.Count} parameter(s): {honoured} honoured, {ignored} ignored, {rejected} rejected, {unknown} unknown";
     }
 
     private static void CheckTls(LoadedConfig config, MasterService service, Parameters p, ConfigDiagnostics diags, List<string> notes)

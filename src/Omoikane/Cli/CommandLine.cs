@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Omoikane.Cli;
 
-/// <summary>The omoikane command: serve, check, config, user, queue, relaytest (CONTRACT.md "Build and run").</summary>
+/// <summary>The omoikane command: serve, reload, check, config, user, queue, relaytest (CONTRACT.md "Build and run").</summary>
 public static class CommandLine
 {
     public static readonly Option<string?> ConfigOption = new("--config")
@@ -16,6 +16,7 @@ public static class CommandLine
         var root = new RootCommand("Omoikane: a mail server (SMTP, submission, POP3) configured like Postfix");
         root.Options.Add(ConfigOption);
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(ReloadCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(UserCommands.Create());

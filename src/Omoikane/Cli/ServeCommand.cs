@@ -4,7 +4,10 @@ using Omoikane.Server.Hosting;
 
 namespace Omoikane.Cli;
 
-/// <summary>omoikane serve: runs the server until SIGTERM/SIGINT.</summary>
+/// <summary>
+/// omoikane serve: runs the server until SIGTERM/SIGINT (graceful stop); SIGHUP reloads the configuration.
+/// While it runs, $data_directory/omoikane.pid holds its process id (omoikane reload reads it).
+/// </summary>
 public static class ServeCommand
 {
     public static Command Create()
@@ -23,13 +26,30 @@ public static class ServeCommand
             var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
             using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+            var reloads = new SemaphoreSlim(1, 1);
+            using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+            {
+                c.Cancel = true;
+                _ = Task.Run(async () =>
+                {
+                    await reloads.WaitAsync();
+                    try { host.Reload(); }
+                    finally { reloads.Release(); }
+                });
+            });
+            var pidFile = PidFile.PathFor(config);
+            PidFile.Write(pidFile);
             foreach (var (service, ep) in host.Endpoints)
                 Console.Error.WriteLine($"omoikane: {service.Command} listening on {ep} ({service.Service})");
             Console.Error.WriteLine($"omoikane: data in {config.DataDirectory}; mail for {config.Main.Get("mydestination")} is delivered under {config.MailboxBase}");
             var cfg = config.ConfigDirectory is null ? "" : $" --config {config.ConfigDirectory}";
             Console.Error.WriteLine($"omoikane: add a first user with: echo 'secret' | omoikane{cfg} user add alice@{config.Main.Get("mydestination").Split(',', ' ')[0]} --password-stdin");
-            await stop.Task;
-            await host.StopAsync(TimeSpan.FromSeconds(10));
+            try
+            {
+                await stop.Task;
+                await host.StopAsync(ServerHost.StopGrace);
+            }
+            finally { PidFile.Remove(pidFile); }
             return 0;
         });
         return cmd;
