@@ -230,6 +230,10 @@ mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_client_connection_count_limit = 0
 transport_maps = texthash:$OC/etc/transport
+# Loopback only: no client-name lookups (as Postfix answers 127.0.0.1 from /etc/hosts), and a
+# resolver address on loopback so that nothing ever reaches a DNS server elsewhere.
+smtpd_peername_lookup = no
+dns_servers = 127.0.0.1:1
 EOF
     echo "relay.test smtp:[127.0.0.1]:$P_RELAYSINK" > "$OC/etc/transport"
     cat > "$OC/etc/master.cf" <<EOF

@@ -195,7 +195,10 @@ public sealed class ServerHost : IAsyncDisposable
                 {
                     Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.EnqueueNew, Local = Local,
                     NewPolicy = () => new SmtpdPolicySession(policy),
-                    ResolveClient = (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct),
+                    // smtpd_peername_lookup = no: every client is "unknown", no DNS at connect (Postfix's meaning).
+                    ResolveClient = p.GetBool("smtpd_peername_lookup")
+                        ? (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct)
+                        : (_, _) => ValueTask.FromResult(ClientIdentity.UnknownPerm),
                     Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = _counter,
                     Time = _options.Time, Authentication = authentication,
                 };
