@@ -1,3 +1,4 @@
+using Omoikane.EndToEnd.Tests.Support;
 using System.Net;
 using Omoikane.Mail.Config;
 using Omoikane.Server.Hosting;
