@@ -421,18 +421,18 @@ public sealed class ServerHost : IAsyncDisposable
     {
         Log.Info("master", "terminating on signal 15");
         await Task.WhenAll(TakeListeners().Select(l => l.StopAsync(grace))).ConfigureAwait(false);
-        Task[] retiring;
-        lock (_retiring) retiring = _retiring.ToArray();
-        await Task.WhenAll(retiring).ConfigureAwait(false);
-        await Queue.DisposeAsync().ConfigureAwait(false);
-        if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
-        await _commit.DisposeAsync().ConfigureAwait(false);
-        await Log.DisposeAsync().ConfigureAwait(false);
+        await ShutdownAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var l in TakeListeners()) await l.DisposeAsync().ConfigureAwait(false);
+        await ShutdownAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>After the listeners: services being retired, the queue, the transport, the flusher, the log.</summary>
+    private async Task ShutdownAsync()
+    {
         Task[] retiring;
         lock (_retiring) retiring = _retiring.ToArray();
         await Task.WhenAll(retiring).ConfigureAwait(false);

@@ -182,17 +182,7 @@ public sealed partial class Pop3Session
     }
 
     /// <summary>Strict base64 (RFC 5034 §4: undecodable data is refused with -ERR); "=" is an empty response.</summary>
-    public static bool TryDecode(string text, out byte[] data)
-    {
-        data = [];
-        if (text == "=") return true;
-        if (text.Length == 0) return true;   // an empty line is an empty response
-        if (text.Length % 4 != 0) return false;
-        foreach (var c in text)
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=')) return false;
-        try { data = Convert.FromBase64String(text); return true; }
-        catch (FormatException) { return false; }
-    }
+    public static bool TryDecode(string text, out byte[] data) => SaslBase64.TryDecode(text, emptyLineIsEmpty: true, out data);
 
     private bool IsBlocked() => _svc.AuthThrottle?.IsBlocked(_conn.RemoteAddress) == true;
 

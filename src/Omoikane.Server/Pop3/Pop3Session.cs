@@ -233,20 +233,9 @@ public sealed partial class Pop3Session
 
     // ---- replies ----
 
-    private ValueTask FlushAsync(CancellationToken ct)
-    {
-        var t = _conn.Output.FlushAsync(ct);
-        return t.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(t);
-        static async ValueTask AwaitFlush(ValueTask<System.IO.Pipelines.FlushResult> t) => await t.ConfigureAwait(false);
-    }
+    private ValueTask FlushAsync(CancellationToken ct) => _conn.FlushAsync(ct);
 
-    private void Write(string s)
-    {
-        var n = Encoding.UTF8.GetByteCount(s);
-        var span = _conn.Output.GetSpan(n);
-        Encoding.UTF8.GetBytes(s, span);
-        _conn.Output.Advance(n);
-    }
+    private void Write(string s) => _conn.Write(s);
 
     /// <summary>Flushes unless another pipelined command is already waiting (RFC 2449 §6.6).</summary>
     private ValueTask ReplyFlushAsync() => _reader.HasBufferedLine ? ValueTask.CompletedTask : FlushAsync(_stopping);

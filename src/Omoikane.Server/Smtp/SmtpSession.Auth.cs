@@ -165,14 +165,5 @@ public sealed partial class SmtpSession
     }
 
     /// <summary>Strict base64 (RFC 4954 §4): "=" is an empty response; anything else invalid is refused.</summary>
-    public static bool TryDecode(string text, out byte[] data)
-    {
-        data = [];
-        if (text == "=") return true;
-        if (text.Length == 0 || text.Length % 4 != 0) return false;
-        foreach (var c in text)
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '=')) return false;
-        try { data = Convert.FromBase64String(text); return true; }
-        catch (FormatException) { return false; }
-    }
+    public static bool TryDecode(string text, out byte[] data) => SaslBase64.TryDecode(text, emptyLineIsEmpty: false, out data);
 }

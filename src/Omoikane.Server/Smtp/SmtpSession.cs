@@ -484,20 +484,9 @@ public sealed partial class SmtpSession
 
     // ---- replies ----
 
-    private ValueTask FlushAsync(CancellationToken ct)
-    {
-        var t = _conn.Output.FlushAsync(ct);
-        return t.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(t);
-        static async ValueTask AwaitFlush(ValueTask<System.IO.Pipelines.FlushResult> t) => await t.ConfigureAwait(false);
-    }
+    private ValueTask FlushAsync(CancellationToken ct) => _conn.FlushAsync(ct);
 
-    private void Write(string s)
-    {
-        var n = Encoding.UTF8.GetByteCount(s);
-        var span = _conn.Output.GetSpan(n);
-        Encoding.UTF8.GetBytes(s, span);
-        _conn.Output.Advance(n);
-    }
+    private void Write(string s) => _conn.Write(s);
 
     /// <summary>Queues a reply; it is flushed when no further pipelined command is waiting (RFC 2920 §3.1).</summary>
     private ValueTask ReplyAsync(int code, string? enhanced, string text)

@@ -75,6 +75,23 @@ public sealed class Connection : IAsyncDisposable
         return discarded;
     }
 
+    /// <summary>Queues text (UTF-8) on the output pipe without flushing.</summary>
+    public void Write(string text)
+    {
+        var n = System.Text.Encoding.UTF8.GetByteCount(text);
+        var span = Output.GetSpan(n);
+        System.Text.Encoding.UTF8.GetBytes(text, span);
+        Output.Advance(n);
+    }
+
+    /// <summary>Flushes the output pipe; completes synchronously when the socket took it all at once.</summary>
+    public ValueTask FlushAsync(CancellationToken ct)
+    {
+        var t = Output.FlushAsync(ct);
+        return t.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitFlush(t);
+        static async ValueTask AwaitFlush(ValueTask<FlushResult> t) => await t.ConfigureAwait(false);
+    }
+
     /// <summary>Drops whatever input is buffered and not yet consumed; returns its length.</summary>
     public long DiscardBufferedInput()
     {
