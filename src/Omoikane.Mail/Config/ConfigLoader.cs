@@ -17,7 +17,20 @@ public sealed class LoadedConfig
     public string MailboxBase => Main.Get("virtual_mailbox_base");
 
     /// <summary>The effective parameters of a service: main.cf with the service's -o overrides.</summary>
-    public Parameters For(MasterService service) => service.Overrides.Count == 0 ? Main : Main.WithOverrides(service.Overrides);
+    public Parameters For(MasterService service)
+    {
+        var p = service.Overrides.Count == 0 ? Main : Main.WithOverrides(service.Overrides);
+        // The well-known names of the implicit-TLS ports imply the TLS wrapper (CONTRACT.md, master.cf),
+        // unless the service's own -o says otherwise.
+        var name = service.Service.Contains(':') ? service.Service[(service.Service.LastIndexOf(':') + 1)..] : service.Service;
+        if (service.IsSmtpd && name.ToLowerInvariant() is "submissions" or "smtps"
+            && !service.Overrides.Any(o => o.Name == "smtpd_tls_wrappermode"))
+            p = p.With("smtpd_tls_wrappermode", "yes");
+        if (service.IsPop3d && name.Equals("pop3s", StringComparison.OrdinalIgnoreCase)
+            && !service.Overrides.Any(o => o.Name == "pop3d_tls_wrappermode"))
+            p = p.With("pop3d_tls_wrappermode", "yes");
+        return p;
+    }
 }
 
 /// <summary>Loads --config DIR (main.cf, master.cf) or the embedded default (CONTRACT.md "Build and run").</summary>

@@ -62,6 +62,8 @@ public sealed class GroupCommit : IAsyncDisposable
         }
     }
 
+    private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = 32 };
+
     private void Flush(List<Request> batch)
     {
         if (_useSyncfs && batch.Count > 64)
@@ -82,11 +84,18 @@ public sealed class GroupCommit : IAsyncDisposable
                     sync_file_range((int)r.File.DangerousGetHandle(), 0, 0, SYNC_FILE_RANGE_WRITE);
         }
         foreach (var r in batch)
-        {
-            if (r.File is not null && !r.File.IsClosed) RandomAccess.FlushToDisk(r.File);
             if (r.Directory is not null) dirs.Add(r.Directory);
+        var files = batch.Where(r => r.File is not null && !r.File.IsClosed).Select(r => r.File!).ToList();
+        if (files.Count + dirs.Count <= 1)
+        {
+            foreach (var f in files) RandomAccess.FlushToDisk(f);
+            foreach (var d in dirs) FsyncDirectory(d);
+            return;
         }
-        foreach (var d in dirs) FsyncDirectory(d);
+        // The fsyncs of a batch are issued together: the block layer merges the cache flushes of
+        // concurrent fsyncs, where one after the other would each wait for a flush of its own.
+        Parallel.ForEach(files, Parallelism, f => RandomAccess.FlushToDisk(f));
+        Parallel.ForEach(dirs, Parallelism, FsyncDirectory);
     }
 
     /// <summary>fsync(2) of a directory, so a created or renamed entry survives a crash.</summary>

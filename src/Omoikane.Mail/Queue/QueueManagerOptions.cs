@@ -13,7 +13,7 @@ public sealed record QueueManagerOptions
     public TimeSpan MaximalQueueLifetime { get; init; } = TimeSpan.FromDays(5);
     public TimeSpan BounceQueueLifetime { get; init; } = TimeSpan.FromDays(5);
     public TimeSpan DelayWarningTime { get; init; } = TimeSpan.Zero;
-    public int Workers { get; init; } = 32;
+    public int Workers { get; init; } = 64;
 
     public static QueueManagerOptions From(Parameters p) => new()
     {

@@ -37,6 +37,7 @@ public sealed class ServerHost : IAsyncDisposable
 {
     private readonly List<(MasterService Service, Listener Listener)> _listeners = new();
     private readonly GroupCommit _commit;
+    private readonly GroupCommit _deliveryCommit;
     private readonly ServerHostOptions _options;
     private readonly ClientConnectionCounter _counter = new();
     private readonly SwappableTableList _aliasMaps = new();
@@ -77,7 +78,9 @@ public sealed class ServerHost : IAsyncDisposable
         Directory.CreateDirectory(config.DataDirectory);
         var maillog = main.Get("maillog_file");
         Log = new MailLog(main.Get("syslog_name"), main.Get("myhostname"), maillog, options.LogToStderr, options.Time);
+        // Two flushers: queue files (on the path to the client's 250) never wait behind Maildir flushes.
         _commit = new GroupCommit();
+        _deliveryCommit = new GroupCommit();
         Spool = new Spool(config.QueueDirectory, _commit);
         Spool.EnsureDirectories();
         Users = new FileUserStore(main.Get("user_database"), CredentialOptions.FromParameters(main));
@@ -86,7 +89,7 @@ public sealed class ServerHost : IAsyncDisposable
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
         foreach (var d in diags.Items) Log.Warning("master", d.ToString());
         Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users));
-        Maildir = new MaildirWriter(config.MailboxBase, _commit, main.Get("myhostname"));
+        Maildir = new MaildirWriter(config.MailboxBase, _deliveryCommit, main.Get("myhostname"));
         Dns = DnsResolver.FromParameters(main, options.Time);
         _hostsAccess = CreateHostsAccess(main);
         PopBeforeSmtp = PopBeforeSmtpRegistry.FromParameters(main);
@@ -223,9 +226,7 @@ public sealed class ServerHost : IAsyncDisposable
 
     private Pop3Services CreatePop3Services(MasterService service, Parameters p, LoadedConfig config)
     {
-        // The well-known pop3s service implies the TLS wrapper (as submissions does for smtpd).
-        if (service.Service.Equals("pop3s", StringComparison.OrdinalIgnoreCase) && !p.IsExplicit("pop3d_tls_wrappermode"))
-            p = p.With("pop3d_tls_wrappermode", "yes");
+        // (LoadedConfig.For already applied the TLS wrapper that the name pop3s implies.)
         var pop3Options = Pop3Options.From(p);
         X509Certificate2? cert = null;
         if (pop3Options.WrapperMode || pop3Options.TlsLevel is "may" or "encrypt") cert = Certificate(p, config);
@@ -439,6 +440,7 @@ public sealed class ServerHost : IAsyncDisposable
         await Queue.DisposeAsync().ConfigureAwait(false);
         if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
         await _commit.DisposeAsync().ConfigureAwait(false);
+        await _deliveryCommit.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -41,6 +41,19 @@ public static class Pop3MessageWriter
         return state.Written;
     }
 
+    /// <summary>
+    /// Writes a message held in memory (small messages: one read of the file) and the terminating line,
+    /// without flushing: the reply goes out with the next flush, in one send.
+    /// </summary>
+    public static long Write(ReadOnlySpan<byte> content, PipeWriter output, long bodyLines)
+    {
+        var state = new State { AtLineStart = true, InHeader = true, BodyLimit = bodyLines };
+        Convert(content, output, ref state);
+        if (!state.AtLineStart && !state.Done) state.Written += Put(output, state.PrevCr ? "\n"u8 : "\r\n"u8);
+        state.Written += Put(output, Terminator);
+        return state.Written;
+    }
+
     private struct State
     {
         public bool AtLineStart;

@@ -71,7 +71,7 @@ public sealed partial class Pop3Session
         {
             return await TempFailAsync(user, "PLAIN", ex.Message).ConfigureAwait(false);
         }
-        if (!PasswordVerifier.VerifyPassword(record, arg))
+        if (!await Task.Run(() => PasswordVerifier.VerifyPassword(record, arg), _stopping).ConfigureAwait(false))
             return await LoginFailedAsync(user, "PLAIN").ConfigureAwait(false);
         return await LoginAsync(record!.Address, "PLAIN").ConfigureAwait(false);
     }
@@ -131,7 +131,8 @@ public sealed partial class Pop3Session
         }
         for (int round = 0; round < 16; round++)
         {
-            var step = mech.Step(response);
+            var input = response;
+            var step = await Task.Run(() => mech.Step(input), _stopping).ConfigureAwait(false);
             switch (step.Status)
             {
                 case SaslStatus.Success:

@@ -69,7 +69,9 @@ public sealed partial class SmtpSession
         {
             for (int round = 0; round < 16; round++)
             {
-                var step = mech.Step(response);
+                // Key derivation (PBKDF2 for SCRAM, PLAIN, LOGIN) runs off the I/O thread.
+                var input = response;
+                var step = await Task.Run(() => mech.Step(input), _stopping).ConfigureAwait(false);
                 switch (step.Status)
                 {
                     case SaslStatus.Success:

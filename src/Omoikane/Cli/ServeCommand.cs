@@ -15,6 +15,11 @@ public static class ServeCommand
         var cmd = new Command("serve", "Run the mail server (embedded default without --config: loopback, unprivileged ports)");
         cmd.SetAction(async (parse, ct) =>
         {
+            // Socket completions run their continuation on the I/O thread instead of queueing it: one thread
+            // switch less per command and reply. Sessions keep slow work off that thread (key derivation
+            // and fsync run elsewhere; only small page-cache reads stay). An explicit setting wins.
+            if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+                Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
             var config = CliConfig.Load(parse);
             foreach (var w in config.Diagnostics.Warnings) Console.Error.WriteLine($"omoikane: {w}");
             ServerHost host;

@@ -64,4 +64,25 @@ public sealed class MasterCfTests
         Assert.Equal(errors, diags.Errors.Count());
         Assert.All(diags.Errors, e => Assert.Equal(2, e.Line));
     }
+
+    [Fact]
+    public void WellKnownImplicitTlsNamesImplyTheWrapper()
+    {
+        var dir = Directory.CreateTempSubdirectory("omoikane-mastercf-").FullName;
+        File.WriteAllText(Path.Combine(dir, "main.cf"), "");
+        File.WriteAllText(Path.Combine(dir, "master.cf"), """
+            submissions inet n - n - - smtpd
+            127.0.0.1:smtps inet n - n - - smtpd
+            submission inet n - n - - smtpd
+            pop3s inet n - n - - pop3d
+            pop3 inet n - n - - pop3d
+            smtps inet n - n - - smtpd
+              -o smtpd_tls_wrappermode=no
+            """);
+        var config = ConfigLoader.Load(dir);
+        Assert.Equal(["yes", "yes", "no", "", "", "no"],
+            config.Services.Select(s => s.IsSmtpd ? config.For(s).Get("smtpd_tls_wrappermode") : "").ToArray());
+        Assert.Equal(["", "", "", "yes", "no", ""],
+            config.Services.Select(s => s.IsPop3d ? config.For(s).Get("pop3d_tls_wrappermode") : "").ToArray());
+    }
 }
