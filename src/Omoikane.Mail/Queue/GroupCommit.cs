@@ -20,12 +20,17 @@ public sealed class GroupCommit : IAsyncDisposable
     private readonly Task _loop;
     private readonly bool _useSyncfs;
     private long _flushes, _requestsServed;
+    private readonly TimeSpan _gather;
 
     /// <param name="allowSyncfs">Use one syncfs(2) for very large batches (it flushes the whole file system,
     /// other programs' writes included, so it is off by default).</param>
-    public GroupCommit(bool allowSyncfs = false)
+    /// <param name="gather">How long to wait after the first request for others to join the flush. Zero for
+    /// the queue (the client waits for it); a few milliseconds for Maildir deliveries, whose fewer, larger
+    /// flushes leave the file system's journal to the queue's flushes.</param>
+    public GroupCommit(bool allowSyncfs = false, TimeSpan gather = default)
     {
         _useSyncfs = allowSyncfs && OperatingSystem.IsLinux();
+        _gather = gather;
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -47,6 +52,7 @@ public sealed class GroupCommit : IAsyncDisposable
         var reader = _requests.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            if (_gather > TimeSpan.Zero) await Task.Delay(_gather).ConfigureAwait(false);
             batch.Clear();
             while (batch.Count < 4096 && reader.TryRead(out var r)) batch.Add(r);
             Exception? error = null;

@@ -80,7 +80,7 @@ public sealed class ServerHost : IAsyncDisposable
         Log = new MailLog(main.Get("syslog_name"), main.Get("myhostname"), maillog, options.LogToStderr, options.Time);
         // Two flushers: queue files (on the path to the client's 250) never wait behind Maildir flushes.
         _commit = new GroupCommit();
-        _deliveryCommit = new GroupCommit();
+        _deliveryCommit = new GroupCommit(gather: TimeSpan.FromMilliseconds(2));
         Spool = new Spool(config.QueueDirectory, _commit);
         Spool.EnsureDirectories();
         Users = new FileUserStore(main.Get("user_database"), CredentialOptions.FromParameters(main));
