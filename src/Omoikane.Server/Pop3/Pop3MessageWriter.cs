@@ -47,11 +47,45 @@ public static class Pop3MessageWriter
     /// </summary>
     public static long Write(ReadOnlySpan<byte> content, PipeWriter output, long bodyLines)
     {
+        if (bodyLines < 0) return WriteWhole(content, output);
         var state = new State { AtLineStart = true, InHeader = true, BodyLimit = bodyLines };
         Convert(content, output, ref state);
         if (!state.AtLineStart && !state.Done) state.Written += Put(output, state.PrevCr ? "\n"u8 : "\r\n"u8);
         state.Written += Put(output, Terminator);
         return state.Written;
+    }
+
+    /// <summary>RETR of a message in memory: converted straight into one buffer of the pipe (one send).</summary>
+    private static long WriteWhole(ReadOnlySpan<byte> content, PipeWriter output)
+    {
+        // Worst case: every line is "." + LF, which becomes ".." + CRLF: twice the size, plus ".\r\n".
+        var span = output.GetSpan(content.Length * 2 + 8);
+        int o = 0, i = 0;
+        while (i < content.Length)
+        {
+            var rest = content[i..];
+            if (rest[0] == (byte)'.') span[o++] = (byte)'.';
+            int lf = rest.IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                rest.CopyTo(span[o..]);
+                o += rest.Length;
+                span[o++] = (byte)'\r';
+                span[o++] = (byte)'\n';
+                break;
+            }
+            var line = rest[..lf];
+            line.CopyTo(span[o..]);
+            o += line.Length;
+            if (line.Length == 0 || line[^1] != (byte)'\r') span[o++] = (byte)'\r';
+            span[o++] = (byte)'\n';
+            i += lf + 1;
+        }
+        span[o++] = (byte)'.';
+        span[o++] = (byte)'\r';
+        span[o++] = (byte)'\n';
+        output.Advance(o);
+        return o;
     }
 
     private struct State

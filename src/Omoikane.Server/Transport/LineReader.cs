@@ -20,12 +20,14 @@ public sealed class LineReader
     private readonly Func<PipeReader> _input;
     private readonly Func<CancellationToken, ValueTask> _flush;
     private readonly CancellationTokenSource _deadline = new();
-    private CancellationTokenSource? _linked;
     private CancellationToken _outer;
 
     public LineReader(Func<PipeReader> input, Func<CancellationToken, ValueTask> flush, CancellationToken outer)
     {
         _input = input; _flush = flush; _outer = outer;
+        // The session's stop also ends the current record's wait: one registration for the whole session
+        // instead of a linked token per line.
+        _outer.Register(static d => { try { ((CancellationTokenSource)d!).Cancel(); } catch (ObjectDisposedException) { } }, _deadline);
     }
 
     /// <summary>True when a complete line is already buffered (the client pipelined commands).</summary>
@@ -57,15 +59,14 @@ public sealed class LineReader
     /// <summary>A token that fires when the current record's deadline passes (or the session stops).</summary>
     public CancellationToken StartDeadline(TimeSpan timeout)
     {
+        _outer.ThrowIfCancellationRequested();
         if (!_deadline.TryReset())
         {
             // A fired source cannot be reset; sessions end after a timeout, so this is rare.
             throw new TimeoutException();
         }
         _deadline.CancelAfter(timeout);
-        _linked?.Dispose();
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(_deadline.Token, _outer);
-        return _linked.Token;
+        return _deadline.Token;
     }
 
     /// <summary>
