@@ -175,7 +175,7 @@ public sealed class Maildrop : IDisposable
             var name = System.IO.Path.GetFileName(file);
             if (name.StartsWith('.')) continue;
             var unique = UniqueName(name);
-            long size = SizeFromName(name) ?? CrlfSizeOfFile(file);
+            long size = SizeFromName(name) ?? CachedCrlfSize(file);
             if (size < 0) continue;   // vanished while listing
             var uid = UidFor(unique);
             if (!seen.Add(uid)) uid = UidFor(name);
@@ -226,6 +226,21 @@ public sealed class Maildrop : IDisposable
                 return w;
         }
         return null;
+    }
+
+    // Maildir messages never change under their unique name, so a size computed once stays right
+    // (Dovecot keeps the same in its index). Bounded: cleared when it grows past the limit.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> SizeCache = new(StringComparer.Ordinal);
+    private const int SizeCacheLimit = 200_000;
+
+    private static long CachedCrlfSize(string file)
+    {
+        if (SizeCache.TryGetValue(file, out var cached)) return cached;
+        var size = CrlfSizeOfFile(file);
+        if (size < 0) return size;
+        if (SizeCache.Count >= SizeCacheLimit) SizeCache.Clear();
+        SizeCache[file] = size;
+        return size;
     }
 
     /// <summary>For a file named without ",W=": its size as sent (each bare LF becomes CRLF, and a last line gets its CRLF).</summary>
