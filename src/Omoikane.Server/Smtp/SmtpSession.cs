@@ -57,13 +57,12 @@ public sealed partial class SmtpSession
     private void Log(string text) => _svc.Log.Write(_opt.SyslogName, "smtpd", text);
     private void Warn(string text) => _svc.Log.Write(_opt.SyslogName, "smtpd", "warning: " + text);
 
-    private SmtpPolicyInput PolicyInput(MailAddress? rcpt = null) => new()
+    private Mail.Policy.PolicyContext PolicyInput(MailAddress? rcpt = null) => new Mail.Policy.PolicyContext
     {
-        ClientAddress = _conn.RemoteAddress, Client = _client,
-        Helo = _helo, Sender = _sender, Recipient = rcpt, SaslUsername = _saslUser, SaslMethod = _saslMethod,
-        Tls = _conn.IsTls, Protocol = _esmtp ? "ESMTP" : "SMTP", QueueId = _queueId, RecipientCount = _recipients.Count,
-        ServerAddress = _conn.LocalAddress,
-    };
+        ClientAddress = _conn.RemoteAddress, HeloName = _helo, Sender = _sender, Recipient = rcpt,
+        SaslUsername = _saslUser, SaslMethod = _saslMethod, Tls = _conn.IsTls, Protocol = _esmtp ? "ESMTP" : "SMTP",
+        QueueId = _queueId, RecipientCount = _recipients.Count,
+    }.WithClient(_client);
 
     public async Task RunAsync()
     {

@@ -223,7 +223,8 @@ public sealed class ReloadTests
                 await server.WaitForExitAsync(cts.Token);
                 Assert.Equal(0, server.ExitCode);
                 Assert.False(File.Exists(Path.Combine(dir, "data", "omoikane.pid")));
-                var queued = Directory.GetFiles(Path.Combine(dir, "data", "queue"), "*", SearchOption.AllDirectories).Length;
+                // Messages still queued (queue/messages; emptied files kept for reuse in queue/free are not messages).
+                var queued = Directory.GetFiles(Path.Combine(dir, "data", "queue", "messages")).Length;
                 var delivered = Directory.Exists(Path.Combine(dir, "data", "mail", "example.test", "alice", "new"))
                     ? Directory.GetFiles(Path.Combine(dir, "data", "mail", "example.test", "alice", "new")).Length : 0;
                 Assert.Equal(1, queued + delivered);
