@@ -27,7 +27,9 @@ public static class CommandLine
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) Console.Error.WriteLine($"omoikane: {e.Message}");
+            // One line: the most specific error (an unknown word says more than "command required").
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            Console.Error.WriteLine($"omoikane: {error.Message} (see omoikane --help)");
             return 64; // EX_USAGE
         }
         try
