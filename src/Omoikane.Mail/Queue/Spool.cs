@@ -66,7 +66,7 @@ public sealed class Spool
             Interlocked.Decrement(ref _freeCount);
             try
             {
-                File.Move(free, path);
+                FileRename.Rename(free, path);
                 var fs = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0 });
                 fs.SetLength(0);
                 return fs;
@@ -175,7 +175,7 @@ public sealed class Spool
             var free = Path.Combine(FreeDir, $"f{Interlocked.Increment(ref _freeSeq)}.{Environment.ProcessId}");
             try
             {
-                File.Move(path, free);
+                FileRename.Rename(path, free);
                 _free.Push(free);
                 return;
             }
@@ -253,7 +253,7 @@ public sealed class SpoolWriter : IAsyncDisposable
         await _buffer.WriteAsync(Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker), ct).ConfigureAwait(false);
         await _buffer.FlushAsync(ct).ConfigureAwait(false);
         var final = _spool.MessagePath(Id);
-        File.Move(_tempPath, final);
+        FileRename.Rename(_tempPath, final);
         _committed = true;
         await _spool.Commit.CommitAsync(_file.SafeFileHandle, _spool.MessagesDir).ConfigureAwait(false);
     }

@@ -123,7 +123,7 @@ public sealed class MaildirWriter
             }
         }
         var final = Path.Combine(mailbox, "new", $"{baseName},S={size},W={size + lines}");
-        File.Move(tmp, final);
+        Queue.FileRename.Rename(tmp, final);
         await _commit.CommitAsync(null, Path.Combine(mailbox, "new")).ConfigureAwait(false);
         return final;
     }
