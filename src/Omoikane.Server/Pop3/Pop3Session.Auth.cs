@@ -129,33 +129,17 @@ public sealed partial class Pop3Session
             if (mech.ServerFirst) return await BadCommandAsync("Initial response not allowed for this mechanism.").ConfigureAwait(false);
             if (!TryDecode(parts[1], out response)) return await BadCommandAsync("Invalid base64 data in initial response.").ConfigureAwait(false);
         }
-        for (int round = 0; round < 16; round++)
+        // RFC 5034 §4: "*" cancels (-ERR); additional data with success goes in a challenge answered empty.
+        var result = await SaslExchange.RunAsync(mech, response, ChallengeAsync, emptyLineIsEmpty: true, _stopping).ConfigureAwait(false);
+        return result.Status switch
         {
-            var input = response;
-            var step = await Task.Run(() => mech.Step(input), _stopping).ConfigureAwait(false);
-            switch (step.Status)
-            {
-                case SaslStatus.Success:
-                    if (step.Challenge is { Length: > 0 } extra)
-                    {
-                        // RFC 5034 §4: additional data with success goes in a challenge; the client answers empty.
-                        var ack = await ChallengeAsync(extra).ConfigureAwait(false);
-                        if (ack.Status != LineStatus.Ok) return await AuthLineFailureAsync(ack).ConfigureAwait(false);
-                        if (ack.Text == "*") return await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false);
-                    }
-                    return await LoginAsync(mech.AuthenticatedUser!, name).ConfigureAwait(false);
-                case SaslStatus.Failure:
-                    return await LoginFailedAsync("", name).ConfigureAwait(false);
-                case SaslStatus.TempFail:
-                    return await TempFailAsync("", name, step.Reason ?? "temporary failure").ConfigureAwait(false);
-            }
-            var line = await ChallengeAsync(step.Challenge ?? []).ConfigureAwait(false);
-            if (line.Status != LineStatus.Ok) return await AuthLineFailureAsync(line).ConfigureAwait(false);
-            // RFC 5034 §4: "*" cancels; the server answers -ERR.
-            if (line.Text == "*") return await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false);
-            if (!TryDecode(line.Text, out response)) return await BadCommandAsync("Invalid base64 data in response.").ConfigureAwait(false);
-        }
-        return await LoginFailedAsync("", name).ConfigureAwait(false);
+            SaslExchangeStatus.Success => await LoginAsync(mech.AuthenticatedUser!, name).ConfigureAwait(false),
+            SaslExchangeStatus.TempFail => await TempFailAsync("", name, result.Reason ?? "temporary failure").ConfigureAwait(false),
+            SaslExchangeStatus.Cancelled => await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false),
+            SaslExchangeStatus.BadBase64 => await BadCommandAsync("Invalid base64 data in response.").ConfigureAwait(false),
+            SaslExchangeStatus.LineFailed => await AuthLineFailureAsync(result.Line).ConfigureAwait(false),
+            _ => await LoginFailedAsync("", name).ConfigureAwait(false),
+        };
     }
 
     private async Task<Line> ChallengeAsync(byte[] challenge)

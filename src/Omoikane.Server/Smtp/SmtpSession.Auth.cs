@@ -65,67 +65,49 @@ public sealed partial class SmtpSession
         // empty for PLAIN and SCRAM, "Username:" for LOGIN, the timestamp for CRAM-MD5 (RFC 4954 §4).
 
         _authInProgress = true;
-        try
-        {
-            for (int round = 0; round < 16; round++)
-            {
-                // Key derivation (PBKDF2 for SCRAM, PLAIN, LOGIN) runs off the I/O thread.
-                var input = response;
-                var step = await Task.Run(() => mech.Step(input), _stopping).ConfigureAwait(false);
-                switch (step.Status)
-                {
-                    case SaslStatus.Success:
-                        if (step.Challenge is { Length: > 0 } extra)
-                        {
-                            // Additional data with success goes in a 334; the client answers with an empty line.
-                            var ack = await ChallengeAsync(extra).ConfigureAwait(false);
-                            if (ack.Status != LineStatus.Ok) return await AuthLineFailureAsync(ack).ConfigureAwait(false);
-                            if (ack.Text == "*") { _counters.Count("auth", false); return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false); }
-                        }
-                        _saslUser = mech.AuthenticatedUser;
-                        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
-                        _saslMethod = name;
-                        _counters.Count("auth", true);
-                        await ReplyAsync(235, "2.7.0", "Authentication successful").ConfigureAwait(false);
-                        return true;
-                    case SaslStatus.Failure:
-                        _counters.Count("auth", false);
-                        Warn($"{_clientLog}: SASL {name} authentication failed: authentication failure");
-                        if (_svc.AuthThrottle is { } throttle)
-                        {
-                            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
-                            if (verdict.Delay > TimeSpan.Zero) await Task.Delay(verdict.Delay, _svc.Time, _stopping).ConfigureAwait(false);
-                            if (verdict.Disconnect)
-                            {
-                                await ReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
-                                Log($"too many errors after AUTH from {_clientLog}");
-                                await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many errors").ConfigureAwait(false);
-                                return false;
-                            }
-                        }
-                        return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
-                    case SaslStatus.TempFail:
-                        _counters.Count("auth", false);
-                        Warn($"{_clientLog}: SASL {name} authentication failed: temporary failure");
-                        return await ErrorReplyAsync(454, "4.7.0", "Temporary authentication failure").ConfigureAwait(false);
-                }
-                var line = await ChallengeAsync(step.Challenge ?? []).ConfigureAwait(false);
-                if (line.Status != LineStatus.Ok) return await AuthLineFailureAsync(line).ConfigureAwait(false);
-                if (line.Text == "*")
-                {
-                    _counters.Count("auth", false);
-                    return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false);
-                }
-                if (!TryDecode(line.Text, out response))
-                {
-                    _counters.Count("auth", false);
-                    return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false);
-                }
-            }
-            _counters.Count("auth", false);
-            return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: too many steps").ConfigureAwait(false);
-        }
+        SaslExchangeResult result;
+        try { result = await SaslExchange.RunAsync(mech, response, ChallengeAsync, emptyLineIsEmpty: false, _stopping).ConfigureAwait(false); }
         finally { _authInProgress = false; }
+        switch (result.Status)
+        {
+            case SaslExchangeStatus.Success:
+                _saslUser = mech.AuthenticatedUser;
+                _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
+                _saslMethod = name;
+                _counters.Count("auth", true);
+                await ReplyAsync(235, "2.7.0", "Authentication successful").ConfigureAwait(false);
+                return true;
+            case SaslExchangeStatus.LineFailed:
+                return await AuthLineFailureAsync(result.Line).ConfigureAwait(false);
+            case SaslExchangeStatus.Cancelled:
+                _counters.Count("auth", false);
+                return await ErrorReplyAsync(501, "5.7.0", "Authentication aborted").ConfigureAwait(false);
+            case SaslExchangeStatus.BadBase64:
+                _counters.Count("auth", false);
+                return await ErrorReplyAsync(501, "5.5.2", "Cannot decode response").ConfigureAwait(false);
+            case SaslExchangeStatus.TempFail:
+                _counters.Count("auth", false);
+                Warn($"{_clientLog}: SASL {name} authentication failed: temporary failure");
+                return await ErrorReplyAsync(454, "4.7.0", "Temporary authentication failure").ConfigureAwait(false);
+            case SaslExchangeStatus.TooManySteps:
+                _counters.Count("auth", false);
+                return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: too many steps").ConfigureAwait(false);
+        }
+        _counters.Count("auth", false);
+        Warn($"{_clientLog}: SASL {name} authentication failed: authentication failure");
+        if (_svc.AuthThrottle is { } throttle)
+        {
+            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+            if (verdict.Delay > TimeSpan.Zero) await Task.Delay(verdict.Delay, _svc.Time, _stopping).ConfigureAwait(false);
+            if (verdict.Disconnect)
+            {
+                await ReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
+                Log($"too many errors after AUTH from {_clientLog}");
+                await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many errors").ConfigureAwait(false);
+                return false;
+            }
+        }
+        return await ErrorReplyAsync(535, "5.7.8", "Error: authentication failed: authentication failure").ConfigureAwait(false);
     }
 
     private SaslContext SaslContextForConnection()
