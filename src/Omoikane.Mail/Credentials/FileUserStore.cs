@@ -1,4 +1,5 @@
 using System.Text;
+using Omoikane.Mail.Queue;
 
 namespace Omoikane.Mail.Credentials;
 
@@ -155,21 +156,12 @@ public sealed class FileUserStore : IUserStore
         var deadline = DateTime.UtcNow + LockTimeout;
         while (true)
         {
-            try
-            {
-                // FileShare.None takes an exclusive flock(2) on Unix: other processes (the CLI, another server) wait.
-                var options = CreateOptions(FileMode.OpenOrCreate, FileAccess.ReadWrite);
-                options.Share = FileShare.None;
-                return new FileStream(lockPath, options);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(20);
-            }
-            catch (IOException ex)
-            {
-                throw new UserStoreException($"{lockPath}: locked by another process for over {LockTimeout.TotalSeconds:0}s", ex);
-            }
+            // An exclusive flock(2): other processes (the CLI, another server) wait.
+            var held = FileLock.TryOpenExclusive(lockPath, CreateOptions(FileMode.OpenOrCreate, FileAccess.ReadWrite));
+            if (held is not null) return held;
+            if (DateTime.UtcNow >= deadline)
+                throw new UserStoreException($"{lockPath}: locked by another process for over {LockTimeout.TotalSeconds:0}s");
+            Thread.Sleep(20);
         }
     }
 

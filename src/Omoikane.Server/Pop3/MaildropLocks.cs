@@ -1,3 +1,5 @@
+using Omoikane.Mail.Queue;
+
 namespace Omoikane.Server.Pop3;
 
 /// <summary>
@@ -31,20 +33,17 @@ public sealed class MaildropLocks
             if (!_held.Add(key)) return MaildropStatus.InUse;
         try
         {
-            var options = new FileStreamOptions
-            {
-                Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0,
-            };
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, BufferSize = 0 };
             if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            // FileShare.None takes an exclusive advisory lock (flock) on Unix, a sharing lock on Windows.
-            var stream = new FileStream(Path.Combine(key, LockFileName), options);
+            // An exclusive flock(2) on the lock file: a session in another process gets [IN-USE] too.
+            var stream = FileLock.TryOpenExclusive(Path.Combine(key, LockFileName), options);
+            if (stream is null)
+            {
+                Release(key);
+                return MaildropStatus.InUse;
+            }
             held = new MaildropLock(this, key, stream);
             return MaildropStatus.Ok;
-        }
-        catch (IOException ex) when (IsSharingViolation(ex))
-        {
-            Release(key);
-            return MaildropStatus.InUse;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -58,9 +57,4 @@ public sealed class MaildropLocks
     {
         lock (_held) _held.Remove(key);
     }
-
-    // A lock held elsewhere: ERROR_SHARING_VIOLATION (32) or ERROR_LOCK_VIOLATION (33) on Windows;
-    // on Unix .NET reports flock's EWOULDBLOCK as the errno (11 on Linux, 35 on macOS and the BSDs).
-    private static bool IsSharingViolation(IOException ex)
-        => OperatingSystem.IsWindows() ? (ex.HResult & 0xFFFF) is 32 or 33 : ex.HResult is 11 or 35;
 }

@@ -42,12 +42,14 @@ public static class Pop3MessageWriter
     }
 
     /// <summary>
-    /// Writes a message held in memory (small messages: one read of the file) and the terminating line,
-    /// without flushing: the reply goes out with the next flush, in one send.
+    /// Writes a message held in memory (small messages: one read of the file) after its status line,
+    /// and the terminating line, without flushing: the reply goes out with the next flush, in one send.
+    /// Returns the octets of the message as sent (status line excluded, terminator included).
     /// </summary>
-    public static long Write(ReadOnlySpan<byte> content, PipeWriter output, long bodyLines)
+    public static long Write(ReadOnlySpan<byte> status, ReadOnlySpan<byte> content, PipeWriter output, long bodyLines)
     {
-        if (bodyLines < 0) return WriteWhole(content, output);
+        if (bodyLines < 0) return WriteWhole(status, content, output);
+        output.Write(status);
         var state = new State { AtLineStart = true, InHeader = true, BodyLimit = bodyLines };
         Convert(content, output, ref state);
         if (!state.AtLineStart && !state.Done) state.Written += Put(output, state.PrevCr ? "\n"u8 : "\r\n"u8);
@@ -55,12 +57,13 @@ public static class Pop3MessageWriter
         return state.Written;
     }
 
-    /// <summary>RETR of a message in memory: converted straight into one buffer of the pipe (one send).</summary>
-    private static long WriteWhole(ReadOnlySpan<byte> content, PipeWriter output)
+    /// <summary>RETR of a message in memory: the status line and the converted message in one buffer of the pipe (one send).</summary>
+    private static long WriteWhole(ReadOnlySpan<byte> status, ReadOnlySpan<byte> content, PipeWriter output)
     {
         // Worst case: every line is "." + LF, which becomes ".." + CRLF: twice the size, plus ".\r\n".
-        var span = output.GetSpan(content.Length * 2 + 8);
-        int o = 0, i = 0;
+        var span = output.GetSpan(status.Length + content.Length * 2 + 8);
+        status.CopyTo(span);
+        int o = status.Length, i = 0;
         while (i < content.Length)
         {
             var rest = content[i..];
@@ -85,7 +88,7 @@ public static class Pop3MessageWriter
         span[o++] = (byte)'\r';
         span[o++] = (byte)'\n';
         output.Advance(o);
-        return o;
+        return o - status.Length;
     }
 
     private struct State

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Omoikane.Server.Pop3;
 
@@ -154,11 +155,12 @@ public sealed partial class Pop3Session
         var message = Drop[number];
         if (message.Size <= SmallMessage)
         {
-            var small = SendSmallMessage(message, bodyLines);
+            var small = SendSmallMessage(number, message, bodyLines);
             if (small != NotSmall)
             {
                 if (small < 0) await ErrAsync(small == -1 ? "Message no longer exists." : "[SYS/TEMP] Unable to read the message.").ConfigureAwait(false);
                 else await ReplyFlushAsync().ConfigureAwait(false);
+                if (small >= 0 && bodyLines < 0) _readAheadNext = number + 1;
                 return small < 0 ? -1 : small;
             }
         }
@@ -189,44 +191,114 @@ public sealed partial class Pop3Session
 
     private const long SmallMessage = 256 * 1024;
     private const long NotSmall = long.MinValue;
+    private const int Gone = -1, ReadError = -2;
 
     /// <summary>
     /// A small message is read with one synchronous read and written to the pipe whole: no thread hop for
     /// the file, one send for the reply. Returns the octets written, -1 when the file is gone, -2 on a read
     /// error, or NotSmall when the file turns out larger than its listed size (the streaming path takes it).
     /// </summary>
-    private long SendSmallMessage(MaildropMessage message, long bodyLines)
+    private long SendSmallMessage(int number, MaildropMessage message, long bodyLines)
     {
+        byte[]? buffer;
+        int length;
+        if (_readAhead is { } ahead && ahead.Number == number)
+        {
+            (buffer, length) = (ahead.Buffer, ahead.Length);
+            _readAhead = null;
+        }
+        else
+        {
+            DropReadAhead();
+            var read = ReadSmall(message, out buffer);
+            if (read < 0) return read;
+            length = (int)read;
+        }
+        try
+        {
+            Span<byte> status = stackalloc byte[40];
+            int statusLength = bodyLines < 0
+                ? Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n"), status)
+                : Encoding.ASCII.GetBytes("+OK\r\n", status);
+            return Pop3MessageWriter.Write(status[..statusLength], buffer.AsSpan(0, length), _conn.Output, bodyLines);
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer!); }
+    }
+
+    /// <summary>
+    /// Reads a small message whole into a rented buffer (the caller returns it). Returns its length,
+    /// <see cref="Gone"/>, <see cref="ReadError"/> or <see cref="NotSmall"/> (no buffer then).
+    /// </summary>
+    private long ReadSmall(MaildropMessage message, out byte[]? buffer)
+    {
+        buffer = null;
         var path = System.IO.Path.Combine(Drop.Path, "cur", message.FileName);
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
         try { handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
-        catch (FileNotFoundException) { return -1; }
-        catch (DirectoryNotFoundException) { return -1; }
+        catch (FileNotFoundException) { return Gone; }
+        catch (DirectoryNotFoundException) { return Gone; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Warn($"pop3({_address}): cannot read {message.FileName}: {ex.Message}");
-            return -2;
+            return ReadError;
         }
         using (handle)
         {
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)SmallMessage + 1);
+            // The listed size (CRLF line endings) is never below the file's: one more byte tells a file
+            // that grew past it, and a regular file reads short only at its end, so usually one pread.
+            int capacity = (int)Math.Min(message.Size, SmallMessage) + 1;
+            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(capacity);
             try
             {
                 int length = 0, n;
-                while (length <= SmallMessage && (n = RandomAccess.Read(handle, buffer.AsSpan(length, (int)SmallMessage + 1 - length), length)) > 0)
+                do
+                {
+                    int want = capacity - length;
+                    n = RandomAccess.Read(handle, rented.AsSpan(length, want), length);
                     length += n;
-                if (length > SmallMessage) return NotSmall;
-                Write(bodyLines < 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n")
-                    : "+OK\r\n");
-                return Pop3MessageWriter.Write(buffer.AsSpan(0, length), _conn.Output, bodyLines);
+                    if (n < want) break;
+                }
+                while (n > 0 && length < capacity);
+                if (length >= capacity)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                    return NotSmall;
+                }
+                buffer = rented;
+                return length;
             }
             catch (IOException ex)
             {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
                 Warn($"pop3({_address}): cannot read {message.FileName}: {ex.Message}");
-                return -2;
+                return ReadError;
             }
-            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
         }
+    }
+
+    // Read-ahead: clients retrieve in order, so once a RETR has gone out the session reads the next
+    // message while the client takes in this one; a RETR of that message then costs no file access.
+    // One message (at most SmallMessage) per session; dropped when the client asks for another.
+    private sealed record ReadAheadEntry(int Number, byte[] Buffer, int Length);
+    private ReadAheadEntry? _readAhead;
+    private int _readAheadNext;
+
+    /// <summary>Called between commands when the client has nothing more buffered.</summary>
+    private void ReadAhead()
+    {
+        int number = _readAheadNext;
+        _readAheadNext = 0;
+        DropReadAhead();
+        if (_maildrop is null || number < 1 || number > Drop.Total || Drop.IsDeleted(number)) return;
+        var message = Drop[number];
+        if (message.Size > SmallMessage) return;
+        var read = ReadSmall(message, out var buffer);
+        if (read >= 0) _readAhead = new ReadAheadEntry(number, buffer!, (int)read);
+    }
+
+    private void DropReadAhead()
+    {
+        if (_readAhead is { } ahead) System.Buffers.ArrayPool<byte>.Shared.Return(ahead.Buffer);
+        _readAhead = null;
     }
 }

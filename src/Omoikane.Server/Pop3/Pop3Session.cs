@@ -76,6 +76,7 @@ public sealed partial class Pop3Session
         }
         finally
         {
+            DropReadAhead();
             _maildrop?.Dispose();
             LogEnd();
         }
@@ -144,6 +145,7 @@ public sealed partial class Pop3Session
                 continue;
             }
             if (!await DispatchAsync(verb, arg).ConfigureAwait(false)) return;
+            if (_readAheadNext != 0 && !_reader.HasBufferedLine) ReadAhead();
         }
     }
 

@@ -211,6 +211,41 @@ public sealed class Pop3ProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RetrievalInAnyOrderReturnsEachMessageExactly()
+    {
+        // The session reads the message after the one just retrieved ahead of time: whatever order the
+        // client asks in (forwards, backwards, skipping, after DELE, around a large message that is
+        // streamed), every RETR must answer with its own message.
+        var big = "Subject: big\n\n" + string.Concat(Enumerable.Range(0, 5000).Select(i => $"line {i} " + new string('x', 60) + "\n"));
+        var bodies = new[] { "Subject: 1\n\none\n", "Subject: 2\n\n.two\n", big, "Subject: 4\n\nfour", "Subject: 5\n\nfive\n" };
+        foreach (var b in bodies) _server.Deliver(Pop3TestServer.Alice, b);
+        string Expected(int n) => bodies[n - 1].EndsWith('\n') ? bodies[n - 1] : bodies[n - 1] + "\n";
+        var (client, _) = await OpenAsync(_server);
+        await using (client)
+        {
+            await LoginAsync(client);
+            foreach (var n in new[] { 1, 2, 3, 4, 5, 4, 1, 3, 2, 5, 5 })
+            {
+                Assert.StartsWith("+OK", await client.CommandAsync($"RETR {n}"));
+                var lines = await client.ReadMultilineAsync();
+                var text = string.Join("\n", lines.Select(l => l.StartsWith('.') ? l[1..] : l)) + "\n";
+                Assert.Equal(Expected(n), text);
+            }
+            Assert.StartsWith("+OK", await client.CommandAsync("RETR 1"));
+            await client.ReadMultilineAsync();
+            Assert.StartsWith("+OK", await client.CommandAsync("DELE 2"));
+            Assert.Equal("-ERR Message is deleted.", await client.CommandAsync("RETR 2"));
+            Assert.StartsWith("+OK", await client.CommandAsync("TOP 4 0"));
+            Assert.Equal(new[] { "Subject: 4", "" }, await client.ReadMultilineAsync());
+            Assert.StartsWith("+OK", await client.CommandAsync("RSET"));
+            Assert.Equal("+OK 20 octets", await client.CommandAsync("RETR 2"));
+            Assert.Equal(new[] { "Subject: 2", "", "..two" }, await client.ReadMultilineAsync());
+            Assert.StartsWith("+OK", await client.CommandAsync("QUIT"));
+        }
+        Assert.Equal(5, _server.Files(Pop3TestServer.Alice, "cur").Length);
+    }
+
+    [Fact]
     public async Task PlaintextPipelinedAfterStlsIsDiscarded()
     {
         var (client, _) = await OpenAsync(_server);
