@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
 
 namespace Omoikane.Mail.Queue;
@@ -16,8 +15,13 @@ public sealed class GroupCommit : IAsyncDisposable
 {
     private readonly record struct Request(SafeFileHandle? File, string? Directory, TaskCompletionSource Done);
 
-    private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _loop;
+    // The flusher is a thread of its own that blocks (wait, gather, fsync): nothing of it runs on the
+    // thread pool, whose threads would otherwise be woken, blocked in fsync and replaced.
+    private readonly object _gate = new();
+    private List<Request> _pending = new(64);
+    private bool _closed;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool _useSyncfs;
     private long _flushes, _requestsServed;
     private readonly TimeSpan _gather;
@@ -26,12 +30,13 @@ public sealed class GroupCommit : IAsyncDisposable
     /// other programs' writes included, so it is off by default).</param>
     /// <param name="gather">How long to wait after the first request for others to join the flush. Zero for
     /// the queue (the client waits for it); a few milliseconds for Maildir deliveries, whose fewer, larger
-    /// flushes leave the file system's journal to the queue's flushes.</param>
+    /// flushes leave the disk to the queue's flushes.</param>
     public GroupCommit(bool allowSyncfs = false, TimeSpan gather = default)
     {
         _useSyncfs = allowSyncfs && OperatingSystem.IsLinux();
         _gather = gather;
-        _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _thread = new Thread(Loop) { IsBackground = true, Name = "omoikane fsync" };
+        _thread.Start();
     }
 
     /// <summary>Number of flushes made and requests served (the benchmark prints requests per flush).</summary>
@@ -41,31 +46,47 @@ public sealed class GroupCommit : IAsyncDisposable
     public Task CommitAsync(SafeFileHandle? file, string? directory)
     {
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_requests.Writer.TryWrite(new Request(file, directory, tcs)))
-            tcs.SetException(new ObjectDisposedException(nameof(GroupCommit)));
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                tcs.SetException(new ObjectDisposedException(nameof(GroupCommit)));
+                return tcs.Task;
+            }
+            _pending.Add(new Request(file, directory, tcs));
+            if (_pending.Count == 1) Monitor.Pulse(_gate);
+        }
         return tcs.Task;
     }
 
-    private async Task LoopAsync()
+    private void Loop()
     {
         var batch = new List<Request>(64);
-        var reader = _requests.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            if (_gather > TimeSpan.Zero) await Task.Delay(_gather).ConfigureAwait(false);
-            batch.Clear();
-            while (batch.Count < 4096 && reader.TryRead(out var r)) batch.Add(r);
-            Exception? error = null;
-            try { Flush(batch); }
-            catch (Exception ex) { error = ex; }
-            Interlocked.Increment(ref _flushes);
-            Interlocked.Add(ref _requestsServed, batch.Count);
-            foreach (var r in batch)
+            while (true)
             {
-                if (error is null) r.Done.TrySetResult();
-                else r.Done.TrySetException(error);
+                lock (_gate)
+                {
+                    while (_pending.Count == 0 && !_closed) Monitor.Wait(_gate);
+                    if (_pending.Count == 0) return;
+                }
+                if (_gather > TimeSpan.Zero) Thread.Sleep(_gather);
+                lock (_gate) (batch, _pending) = (_pending, batch);
+                Exception? error = null;
+                try { Flush(batch); }
+                catch (Exception ex) { error = ex; }
+                Interlocked.Increment(ref _flushes);
+                Interlocked.Add(ref _requestsServed, batch.Count);
+                foreach (var r in batch)
+                {
+                    if (error is null) r.Done.TrySetResult();
+                    else r.Done.TrySetException(error);
+                }
+                batch.Clear();
             }
         }
+        finally { _stopped.TrySetResult(); }
     }
 
     private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = 32 };
@@ -136,9 +157,14 @@ public sealed class GroupCommit : IAsyncDisposable
     private const uint SYNC_FILE_RANGE_WRITE = 2;
     [DllImport("libc", SetLastError = true)] private static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
 
+    /// <summary>Serves what is pending, then stops the flusher.</summary>
     public async ValueTask DisposeAsync()
     {
-        _requests.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        lock (_gate)
+        {
+            _closed = true;
+            Monitor.Pulse(_gate);
+        }
+        await _stopped.Task.ConfigureAwait(false);
     }
 }

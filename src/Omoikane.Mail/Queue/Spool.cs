@@ -58,17 +58,22 @@ public sealed class Spool
         }
     }
 
-    /// <summary>Opens a new queue file at path: a reused (emptied) one when available, else a new one.</summary>
-    private FileStream OpenNew(string path)
+    /// <summary>
+    /// Opens the file a new message is written into: a reused (emptied) one, written where it lies in
+    /// free/ and over its old bytes (no rename, and no truncation that would free its blocks only for
+    /// the new content to allocate them again; the commit cuts what is left of the old content), or
+    /// else a new file at <paramref name="incomingPath"/>.
+    /// </summary>
+    private FileStream OpenNew(string incomingPath, out string tempPath, out long previousLength)
     {
         while (_free.TryPop(out var free))
         {
             Interlocked.Decrement(ref _freeCount);
             try
             {
-                FileRename.Rename(free, path);
-                var fs = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0 });
-                fs.SetLength(0);
+                var fs = new FileStream(free, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0 });
+                tempPath = free;
+                previousLength = fs.Length;
                 return fs;
             }
             catch (IOException) { }
@@ -78,7 +83,9 @@ public sealed class Spool
             Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 0,
         };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        return new FileStream(path, options);
+        tempPath = incomingPath;
+        previousLength = 0;
+        return new FileStream(incomingPath, options);
     }
 
     public string MessagePath(string id) => Path.Combine(MessagesDir, id);
@@ -113,8 +120,8 @@ public sealed class Spool
     /// <summary>Creates the queue file under an id chosen earlier (Postfix assigns the id at the first accepted RCPT).</summary>
     public SpoolWriter Create(string id, QueueEnvelope envelope)
     {
-        var path = Path.Combine(IncomingDir, id);
-        return new SpoolWriter(this, id, path, OpenNew(path), envelope);
+        var file = OpenNew(Path.Combine(IncomingDir, id), out var tempPath, out var previousLength);
+        return new SpoolWriter(this, id, tempPath, file, envelope, previousLength);
     }
 
     /// <summary>Ids of all committed messages.</summary>
@@ -198,6 +205,7 @@ public sealed class SpoolWriter : IAsyncDisposable
 {
     private readonly Spool _spool;
     private readonly string _tempPath;
+    private readonly long _previousLength;   // of a reused file: its old content beyond the new is cut at commit
     private readonly FileStream _file;
     private readonly BufferedStream _buffer;
     private readonly CopyingStream _content;
@@ -209,9 +217,11 @@ public sealed class SpoolWriter : IAsyncDisposable
     private static long _inMemoryTotal;
     private const long InMemoryTotalLimit = 64L * 1024 * 1024;
 
-    internal SpoolWriter(Spool spool, string id, string tempPath, FileStream file, QueueEnvelope envelope)
+    private static readonly byte[] EndMarkerBytes = Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker);
+
+    internal SpoolWriter(Spool spool, string id, string tempPath, FileStream file, QueueEnvelope envelope, long previousLength = 0)
     {
-        _spool = spool; Id = id; _tempPath = tempPath; _file = file; Envelope = envelope;
+        _spool = spool; Id = id; _tempPath = tempPath; _file = file; Envelope = envelope; _previousLength = previousLength;
         _buffer = new BufferedStream(file, 64 * 1024);
         var head = Encoding.UTF8.GetBytes(envelope.Serialize());
         _headLength = head.Length;
@@ -249,9 +259,13 @@ public sealed class SpoolWriter : IAsyncDisposable
     /// <summary>Writes the end marker, renames into messages/, and waits for the group commit.</summary>
     public async Task CommitAsync(CancellationToken ct = default)
     {
-        await _content.FlushAsync(ct).ConfigureAwait(false);
-        await _buffer.WriteAsync(Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker), ct).ConfigureAwait(false);
-        await _buffer.FlushAsync(ct).ConfigureAwait(false);
+        // Synchronous: a write into the page cache is quick, and FileStream's async methods on Unix
+        // only hand the same synchronous write to a thread-pool thread (two thread switches).
+        // (The content stream writes straight through to _buffer: one flush writes it all.)
+        ct.ThrowIfCancellationRequested();
+        _buffer.Write(EndMarkerBytes);
+        _buffer.Flush();
+        if (_previousLength > _file.Position) _file.SetLength(_file.Position);
         var final = _spool.MessagePath(Id);
         FileRename.Rename(_tempPath, final);
         _committed = true;

@@ -83,7 +83,9 @@ public sealed class MaildirWriter
                     {
                         prefix.CopyTo(all, 0);
                         content.Span.CopyTo(all.AsSpan(prefix.Length));
-                        await fs.WriteAsync(all.AsMemory(0, prefix.Length + content.Length), ct).ConfigureAwait(false);
+                        // Synchronous (FileStream's async write on Unix is this write on another thread).
+                        ct.ThrowIfCancellationRequested();
+                        fs.Write(all.AsSpan(0, prefix.Length + content.Length));
                     }
                     finally { System.Buffers.ArrayPool<byte>.Shared.Return(all); }
                     size = prefix.Length + content.Length;
