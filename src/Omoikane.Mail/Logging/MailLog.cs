@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Threading.Channels;
 
 namespace Omoikane.Mail.Logging;
 
@@ -15,8 +14,12 @@ public sealed class MailLog : IAsyncDisposable
     private readonly string _syslogName;
     private readonly string _host;
     private readonly int _pid = Environment.ProcessId;
-    private readonly Channel<string> _channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    // Lines go to a writer thread of its own, which blocks while there is nothing to write and
+    // writes synchronously: logging never wakes or occupies a thread-pool thread.
+    private readonly object _gate = new();
+    private List<string> _pending = new();
+    private bool _closed;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TextWriter? _stderr;
     private readonly string? _path;
     private readonly TimeProvider _time;
@@ -28,7 +31,7 @@ public sealed class MailLog : IAsyncDisposable
         _path = string.IsNullOrEmpty(path) ? null : path;
         _stderr = toStderr ? Console.Error : null;
         _time = time ?? TimeProvider.System;
-        _writer = Task.Run(WriteLoopAsync);
+        new Thread(WriteLoop) { IsBackground = true, Name = "omoikane log" }.Start();
     }
 
     /// <summary>A log that writes nowhere (CLI commands that only read).</summary>
@@ -48,10 +51,15 @@ public sealed class MailLog : IAsyncDisposable
         // RFC 3164 timestamp as syslog writes it: "Nov  8 02:24:06".
         var line = string.Create(CultureInfo.InvariantCulture,
             $"{now.ToString("MMM", CultureInfo.InvariantCulture)} {now.Day,2} {now:HH:mm:ss} {_host} {syslogName}/{program}[{_pid}]: {text}");
-        _channel.Writer.TryWrite(line);
+        lock (_gate)
+        {
+            if (_closed) return;
+            _pending.Add(line);
+            if (_pending.Count == 1) Monitor.Pulse(_gate);
+        }
     }
 
-    private async Task WriteLoopAsync()
+    private void WriteLoop()
     {
         StreamWriter? file = null;
         try
@@ -66,26 +74,41 @@ public sealed class MailLog : IAsyncDisposable
         {
             Console.Error.WriteLine($"omoikane: cannot open maillog_file {_path}: {ex.Message}");
         }
-        var reader = _channel.Reader;
+        var batch = new List<string>();
         var sb = new StringBuilder();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            sb.Clear();
-            while (reader.TryRead(out var line)) sb.Append(line).Append('\n');
-            var chunk = sb.ToString();
-            try
+            while (true)
             {
-                if (file is not null) { await file.WriteAsync(chunk).ConfigureAwait(false); await file.FlushAsync().ConfigureAwait(false); }
-                if (_stderr is not null) { await _stderr.WriteAsync(chunk).ConfigureAwait(false); await _stderr.FlushAsync().ConfigureAwait(false); }
+                lock (_gate)
+                {
+                    while (_pending.Count == 0 && !_closed) Monitor.Wait(_gate);
+                    if (_pending.Count == 0) break;
+                    (batch, _pending) = (_pending, batch);
+                }
+                sb.Clear();
+                foreach (var line in batch) sb.Append(line).Append('\n');
+                batch.Clear();
+                var chunk = sb.ToString();
+                try
+                {
+                    if (file is not null) { file.Write(chunk); file.Flush(); }
+                    if (_stderr is not null) { _stderr.Write(chunk); _stderr.Flush(); }
+                }
+                catch (IOException) { }
             }
-            catch (IOException) { }
+            file?.Dispose();
         }
-        if (file is not null) await file.DisposeAsync().ConfigureAwait(false);
+        finally { _stopped.TrySetResult(); }
     }
 
     public async ValueTask DisposeAsync()
     {
-        _channel.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        lock (_gate)
+        {
+            _closed = true;
+            Monitor.Pulse(_gate);
+        }
+        await _stopped.Task.ConfigureAwait(false);
     }
 }
