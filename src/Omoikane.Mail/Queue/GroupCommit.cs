@@ -13,7 +13,10 @@ namespace Omoikane.Mail.Queue;
 /// </summary>
 public sealed class GroupCommit : IAsyncDisposable
 {
-    private readonly record struct Request(SafeFileHandle? File, string? Directory, TaskCompletionSource Done);
+    private sealed record Request(SafeFileHandle? File, string? Directory, TaskCompletionSource Done, string? RenameFrom, string? RenameTo)
+    {
+        public Exception? Error { get; set; }
+    }
 
     // The flusher is a thread of its own that blocks (wait, gather, fsync): nothing of it runs on the
     // thread pool, whose threads would otherwise be woken, blocked in fsync and replaced.
@@ -43,7 +46,17 @@ public sealed class GroupCommit : IAsyncDisposable
     public (long Flushes, long Requests) Statistics => (Interlocked.Read(ref _flushes), Interlocked.Read(ref _requestsServed));
 
     /// <summary>Completes when the file's data and the directory entry are on disk.</summary>
-    public Task CommitAsync(SafeFileHandle? file, string? directory)
+    public Task CommitAsync(SafeFileHandle? file, string? directory) => Enqueue(file, directory, null, null);
+
+    /// <summary>
+    /// The Maildir step in one request: makes <paramref name="file"/> durable, then renames
+    /// <paramref name="from"/> to <paramref name="to"/> and makes that entry durable (the rename
+    /// happens only once the data is on disk, so a crash never leaves a partial file under the new name).
+    /// </summary>
+    public Task CommitThenRenameAsync(SafeFileHandle file, string from, string to)
+        => Enqueue(file, Path.GetDirectoryName(to), from, to);
+
+    private Task Enqueue(SafeFileHandle? file, string? directory, string? renameFrom, string? renameTo)
     {
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
@@ -53,7 +66,7 @@ public sealed class GroupCommit : IAsyncDisposable
                 tcs.SetException(new ObjectDisposedException(nameof(GroupCommit)));
                 return tcs.Task;
             }
-            _pending.Add(new Request(file, directory, tcs));
+            _pending.Add(new Request(file, directory, tcs, renameFrom, renameTo));
             if (_pending.Count == 1) Monitor.Pulse(_gate);
         }
         return tcs.Task;
@@ -80,8 +93,9 @@ public sealed class GroupCommit : IAsyncDisposable
                 Interlocked.Add(ref _requestsServed, batch.Count);
                 foreach (var r in batch)
                 {
-                    if (error is null) r.Done.TrySetResult();
-                    else r.Done.TrySetException(error);
+                    var failed = error ?? r.Error;
+                    if (failed is null) r.Done.TrySetResult();
+                    else r.Done.TrySetException(failed);
                 }
                 batch.Clear();
             }
@@ -108,13 +122,22 @@ public sealed class GroupCommit : IAsyncDisposable
                 if (r.File is not null && !r.File.IsClosed)
                     sync_file_range((int)r.File.DangerousGetHandle(), 0, 0, SYNC_FILE_RANGE_WRITE);
         }
-        foreach (var r in batch)
-            if (r.Directory is not null) dirs.Add(r.Directory);
+
         // Then one fsync after the other on this thread: with the write-back already under way each
         // finds its data written or in flight; handing them to several threads was measured slower
         // (thread wake-ups and spinning cost more than the flushes they overlap).
         foreach (var r in batch)
             if (r.File is not null && !r.File.IsClosed) RandomAccess.FlushToDisk(r.File);
+        foreach (var r in batch)
+        {
+            if (r.RenameFrom is not null)
+            {
+                // Its own failure fails only this request (and its directory need not be synced).
+                try { FileRename.Rename(r.RenameFrom, r.RenameTo!); }
+                catch (IOException ex) { r.Error = ex; continue; }
+            }
+            if (r.Directory is not null) dirs.Add(r.Directory);
+        }
         foreach (var d in dirs) FsyncDirectory(d);
     }
 

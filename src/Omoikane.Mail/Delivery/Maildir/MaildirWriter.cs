@@ -70,6 +70,7 @@ public sealed class MaildirWriter
         long size = 0, lines = 0;
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0 };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        string final;
         await using (var fs = new FileStream(tmp, options))
         {
             try
@@ -77,13 +78,13 @@ public sealed class MaildirWriter
                 var prefix = Encoding.UTF8.GetBytes(prefixHeaders);
                 if (message.Content is { } content)
                 {
-                    // One write for the whole file.
+                    // One write for the whole file, synchronous (FileStream's async write on Unix is this
+                    // write on another thread).
                     var all = System.Buffers.ArrayPool<byte>.Shared.Rent(prefix.Length + content.Length);
                     try
                     {
                         prefix.CopyTo(all, 0);
                         content.Span.CopyTo(all.AsSpan(prefix.Length));
-                        // Synchronous (FileStream's async write on Unix is this write on another thread).
                         ct.ThrowIfCancellationRequested();
                         fs.Write(all.AsSpan(0, prefix.Length + content.Length));
                     }
@@ -93,30 +94,16 @@ public sealed class MaildirWriter
                 }
                 else
                 {
-                await fs.WriteAsync(prefix, ct).ConfigureAwait(false);
-                size += prefix.Length;
-                lines += CountLf(prefix);
-                await using (var src = new FileStream(message.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
-                {
-                    src.Seek(message.ContentOffset, SeekOrigin.Begin);
-                    var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
-                    try
-                    {
-                        long remaining = message.ContentLength;
-                        while (remaining > 0)
-                        {
-                            int n = await src.ReadAsync(buf.AsMemory(0, (int)Math.Min(buf.Length, remaining)), ct).ConfigureAwait(false);
-                            if (n == 0) throw new IOException("queue file shorter than its envelope says");
-                            await fs.WriteAsync(buf.AsMemory(0, n), ct).ConfigureAwait(false);
-                            lines += CountLf(buf.AsSpan(0, n));
-                            size += n;
-                            remaining -= n;
-                        }
-                    }
-                    finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+                    await fs.WriteAsync(prefix, ct).ConfigureAwait(false);
+                    size += prefix.Length;
+                    lines += CountLf(prefix);
+                    (long copied, long copiedLines) = await CopyContentAsync(message, fs, ct).ConfigureAwait(false);
+                    size += copied;
+                    lines += copiedLines;
                 }
-                }
-                await _commit.CommitAsync(fs.SafeFileHandle, null).ConfigureAwait(false);
+                // tmp → fsync → rename into new → fsync new: one request to the group commit.
+                final = Path.Combine(mailbox, "new", $"{baseName},S={size},W={size + lines}");
+                await _commit.CommitThenRenameAsync(fs.SafeFileHandle, tmp, final).ConfigureAwait(false);
             }
             catch
             {
@@ -124,10 +111,31 @@ public sealed class MaildirWriter
                 throw;
             }
         }
-        var final = Path.Combine(mailbox, "new", $"{baseName},S={size},W={size + lines}");
-        Queue.FileRename.Rename(tmp, final);
-        await _commit.CommitAsync(null, Path.Combine(mailbox, "new")).ConfigureAwait(false);
         return final;
+    }
+
+    // The content of a queue file whose copy was not kept in memory (large messages): read and written in chunks.
+    private static async Task<(long Size, long Lines)> CopyContentAsync(QueueMessageFile message, FileStream target, CancellationToken ct)
+    {
+        long size = 0, lines = 0;
+        await using var src = new FileStream(message.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        src.Seek(message.ContentOffset, SeekOrigin.Begin);
+        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            long remaining = message.ContentLength;
+            while (remaining > 0)
+            {
+                int n = await src.ReadAsync(buf.AsMemory(0, (int)Math.Min(buf.Length, remaining)), ct).ConfigureAwait(false);
+                if (n == 0) throw new IOException("queue file shorter than its envelope says");
+                await target.WriteAsync(buf.AsMemory(0, n), ct).ConfigureAwait(false);
+                lines += CountLf(buf.AsSpan(0, n));
+                size += n;
+                remaining -= n;
+            }
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+        return (size, lines);
     }
 
     /// <summary>
