@@ -105,14 +105,16 @@ public sealed class GroupCommit : IAsyncDisposable
 
     private void Flush(List<Request> batch)
     {
-        if (_useSyncfs && batch.Count > 64)
+        var dirs = new HashSet<string>(StringComparer.Ordinal);
+        int fileCount = batch.Count(r => r.File is not null && !r.File.IsClosed);
+        if (_useSyncfs && fileCount >= SyncfsMin)
         {
-            var dir = batch.FirstOrDefault(r => r.Directory is not null).Directory
-                      ?? Path.GetDirectoryName(Environment.ProcessPath) ?? "/";
-            SyncFileSystem(dir);
+            var first = batch.First(r => r.File is not null && !r.File.IsClosed).File!;
+            if (syncfs((int)first.DangerousGetHandle()) != 0)
+                throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()})");
+            RenameAndSyncDirectories(batch, dirs);
             return;
         }
-        var dirs = new HashSet<string>(StringComparer.Ordinal);
         // Start write-back of every file first (Linux sync_file_range), so that the first fsync's
         // journal commit carries the data and metadata of the whole batch and the later ones find
         // nothing left to do; without it each fsync would commit a transaction of its own.
@@ -128,6 +130,12 @@ public sealed class GroupCommit : IAsyncDisposable
         // (thread wake-ups and spinning cost more than the flushes they overlap).
         foreach (var r in batch)
             if (r.File is not null && !r.File.IsClosed) RandomAccess.FlushToDisk(r.File);
+        RenameAndSyncDirectories(batch, dirs);
+    }
+
+    // The Maildir renames (each once its file is durable), then one fsync per directory.
+    private static void RenameAndSyncDirectories(List<Request> batch, HashSet<string> dirs)
+    {
         foreach (var r in batch)
         {
             if (r.RenameFrom is not null)
@@ -154,17 +162,7 @@ public sealed class GroupCommit : IAsyncDisposable
         finally { close(fd); }
     }
 
-    private static void SyncFileSystem(string path)
-    {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw new IOException($"cannot open {path} for syncfs (errno {Marshal.GetLastPInvokeError()})");
-        try
-        {
-            if (syncfs(fd) != 0) throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()})");
-        }
-        finally { close(fd); }
-    }
-
+    private const int SyncfsMin = 65;   // files in a batch from which syncfs replaces the fsyncs (when allowed)
     private const int O_RDONLY = 0, O_CLOEXEC = 0x80000; // x86_64 and aarch64 share these values
     [DllImport("libc", SetLastError = true)] private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
     [DllImport("libc", SetLastError = true)] private static extern int fsync(int fd);
