@@ -149,6 +149,9 @@ public sealed class Spool
             fs.ReadExactly(head, 0, headLen);
             var env = QueueEnvelope.TryParse(head, out var offset, out error);
             if (env is null) return null;
+            // A reused queue file is renamed into place before its flush: after a crash in between it
+            // may still hold the message it held before, which was delivered when the file was freed.
+            if (env.QueueId != id) { error = $"holds queue id {env.QueueId} (a reused file not yet rewritten at a crash)"; return null; }
             var marker = Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker);
             if (length < offset + marker.Length) { error = "truncated (no end marker)"; return null; }
             var tail = new byte[marker.Length];
@@ -207,7 +210,7 @@ public sealed class SpoolWriter : IAsyncDisposable
     private readonly string _tempPath;
     private readonly long _previousLength;   // of a reused file: its old content beyond the new is cut at commit
     private readonly FileStream _file;
-    private readonly BufferedStream _buffer;
+    private readonly PooledWriteBuffer _buffer;
     private readonly CopyingStream _content;
     private readonly int _headLength;
     private bool _committed, _aborted;
@@ -222,7 +225,7 @@ public sealed class SpoolWriter : IAsyncDisposable
     internal SpoolWriter(Spool spool, string id, string tempPath, FileStream file, QueueEnvelope envelope, long previousLength = 0)
     {
         _spool = spool; Id = id; _tempPath = tempPath; _file = file; Envelope = envelope; _previousLength = previousLength;
-        _buffer = new BufferedStream(file, 64 * 1024);
+        _buffer = new PooledWriteBuffer(file);
         var head = Encoding.UTF8.GetBytes(envelope.Serialize());
         _headLength = head.Length;
         _buffer.Write(head);
@@ -276,13 +279,15 @@ public sealed class SpoolWriter : IAsyncDisposable
     {
         if (_committed || _aborted) return;
         _aborted = true;
-        try { _buffer.Dispose(); } catch (IOException) { }
+        _buffer.Dispose();
+        try { _file.Dispose(); } catch (IOException) { }
         try { File.Delete(_tempPath); } catch (IOException) { }
     }
 
     public async ValueTask DisposeAsync()
     {
         if (!_committed) { Abort(); return; }
-        try { await _buffer.DisposeAsync().ConfigureAwait(false); } catch (IOException) { }
+        _buffer.Dispose();
+        try { await _file.DisposeAsync().ConfigureAwait(false); } catch (IOException) { }
     }
 }

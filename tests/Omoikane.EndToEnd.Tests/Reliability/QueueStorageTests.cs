@@ -89,6 +89,8 @@ public sealed class QueueStorageTests
             Put("empty", []);
             Put("bad magic", Encoding.UTF8.GetBytes("NOT-A-QUEUE 9\nid: x\n\nbody" + QueueEnvelope.EndMarker));
             Put("no recipients", Encoding.UTF8.GetBytes(QueueEnvelope.Magic + "\nid: y\nsender: a@b\n\nbody" + QueueEnvelope.EndMarker));
+            // A complete file naming another queue id: a reused queue file not yet rewritten at a crash.
+            Put("holds another id", Encoding.UTF8.GetBytes(Env("0123456789A").Serialize() + "Subject: old\n\nbody\n" + QueueEnvelope.EndMarker));
             Put("envelope never ends", Encoding.UTF8.GetBytes(QueueEnvelope.Magic + "\nid: z\nsender: a@b\nrcpt: alice@example.test\n" + new string('h', 100)));
             Thread.Sleep(2);
             File.WriteAllText(Path.Combine(messages, good), Env(good).Serialize() + "Subject: good\n\nbody\n" + QueueEnvelope.EndMarker);
