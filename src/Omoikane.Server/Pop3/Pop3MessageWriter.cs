@@ -60,35 +60,47 @@ public static class Pop3MessageWriter
     /// <summary>RETR of a message in memory: the status line and the converted message in one buffer of the pipe (one send).</summary>
     private static long WriteWhole(ReadOnlySpan<byte> status, ReadOnlySpan<byte> content, PipeWriter output)
     {
-        // Worst case: every line is "." + LF, which becomes ".." + CRLF: twice the size, plus ".\r\n".
-        var span = output.GetSpan(status.Length + content.Length * 2 + 8);
+        var span = output.GetSpan(status.Length + MaxWholeLength(content.Length));
         status.CopyTo(span);
-        int o = status.Length, i = 0;
+        int n = ConvertWhole(content, span[status.Length..]);
+        output.Advance(status.Length + n);
+        return n;
+    }
+
+    /// <summary>Room <see cref="ConvertWhole"/> may need: every line "." + LF becomes ".." + CRLF, plus ".\r\n".</summary>
+    public static int MaxWholeLength(int contentLength) => contentLength * 2 + 5;
+
+    /// <summary>
+    /// A whole message as RETR sends it (CRLF line endings, leading dots doubled, a last line ended, the
+    /// terminating line), into <paramref name="dest"/> of at least <see cref="MaxWholeLength"/>; returns its length.
+    /// </summary>
+    public static int ConvertWhole(ReadOnlySpan<byte> content, Span<byte> dest)
+    {
+        int o = 0, i = 0;
         while (i < content.Length)
         {
             var rest = content[i..];
-            if (rest[0] == (byte)'.') span[o++] = (byte)'.';
+            if (rest[0] == (byte)'.') dest[o++] = (byte)'.';
             int lf = rest.IndexOf((byte)'\n');
             if (lf < 0)
             {
-                rest.CopyTo(span[o..]);
+                rest.CopyTo(dest[o..]);
                 o += rest.Length;
-                span[o++] = (byte)'\r';
-                span[o++] = (byte)'\n';
+                dest[o++] = (byte)'\r';
+                dest[o++] = (byte)'\n';
                 break;
             }
             var line = rest[..lf];
-            line.CopyTo(span[o..]);
+            line.CopyTo(dest[o..]);
             o += line.Length;
-            if (line.Length == 0 || line[^1] != (byte)'\r') span[o++] = (byte)'\r';
-            span[o++] = (byte)'\n';
+            if (line.Length == 0 || line[^1] != (byte)'\r') dest[o++] = (byte)'\r';
+            dest[o++] = (byte)'\n';
             i += lf + 1;
         }
-        span[o++] = (byte)'.';
-        span[o++] = (byte)'\r';
-        span[o++] = (byte)'\n';
-        output.Advance(o);
-        return o - status.Length;
+        dest[o++] = (byte)'.';
+        dest[o++] = (byte)'\r';
+        dest[o++] = (byte)'\n';
+        return o;
     }
 
     private struct State

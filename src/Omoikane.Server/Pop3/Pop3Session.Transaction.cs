@@ -200,28 +200,28 @@ public sealed partial class Pop3Session
     /// </summary>
     private long SendSmallMessage(int number, MaildropMessage message, long bodyLines)
     {
-        byte[]? buffer;
-        int length;
-        if (_readAhead is { } ahead && ahead.Number == number)
+        Span<byte> status = stackalloc byte[40];
+        int statusLength = bodyLines < 0
+            ? Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n"), status)
+            : Encoding.ASCII.GetBytes("+OK\r\n", status);
+        if (_readAhead is { } ahead && ahead.Number == number && bodyLines < 0)
         {
-            (buffer, length) = (ahead.Buffer, ahead.Length);
+            // Read and converted while the client took in the previous message: copy and send.
             _readAhead = null;
+            try
+            {
+                var span = _conn.Output.GetSpan(statusLength + ahead.Length);
+                status[..statusLength].CopyTo(span);
+                ahead.Wire.AsSpan(0, ahead.Length).CopyTo(span[statusLength..]);
+                _conn.Output.Advance(statusLength + ahead.Length);
+                return ahead.Length;
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(ahead.Wire); }
         }
-        else
-        {
-            DropReadAhead();
-            var read = ReadSmall(message, out buffer);
-            if (read < 0) return read;
-            length = (int)read;
-        }
-        try
-        {
-            Span<byte> status = stackalloc byte[40];
-            int statusLength = bodyLines < 0
-                ? Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"+OK {message.Size} octets\r\n"), status)
-                : Encoding.ASCII.GetBytes("+OK\r\n", status);
-            return Pop3MessageWriter.Write(status[..statusLength], buffer.AsSpan(0, length), _conn.Output, bodyLines);
-        }
+        DropReadAhead();
+        var read = ReadSmall(message, out var buffer);
+        if (read < 0) return read;
+        try { return Pop3MessageWriter.Write(status[..statusLength], buffer.AsSpan(0, (int)read), _conn.Output, bodyLines); }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer!); }
     }
 
@@ -277,9 +277,10 @@ public sealed partial class Pop3Session
     }
 
     // Read-ahead: clients retrieve in order, so once a RETR has gone out the session reads the next
-    // message while the client takes in this one; a RETR of that message then costs no file access.
-    // One message (at most SmallMessage) per session; dropped when the client asks for another.
-    private sealed record ReadAheadEntry(int Number, byte[] Buffer, int Length);
+    // message, and converts it as RETR sends it, while the client takes in this one; a RETR of that
+    // message then costs no file access and no conversion. One message (at most SmallMessage) per
+    // session; dropped when the client asks for another.
+    private sealed record ReadAheadEntry(int Number, byte[] Wire, int Length);
     private ReadAheadEntry? _readAhead;
     private int _readAheadNext;
 
@@ -293,12 +294,19 @@ public sealed partial class Pop3Session
         var message = Drop[number];
         if (message.Size > SmallMessage) return;
         var read = ReadSmall(message, out var buffer);
-        if (read >= 0) _readAhead = new ReadAheadEntry(number, buffer!, (int)read);
+        if (read < 0) return;
+        try
+        {
+            var wire = System.Buffers.ArrayPool<byte>.Shared.Rent(Pop3MessageWriter.MaxWholeLength((int)read));
+            int length = Pop3MessageWriter.ConvertWhole(buffer.AsSpan(0, (int)read), wire);
+            _readAhead = new ReadAheadEntry(number, wire, length);
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer!); }
     }
 
     private void DropReadAhead()
     {
-        if (_readAhead is { } ahead) System.Buffers.ArrayPool<byte>.Shared.Return(ahead.Buffer);
+        if (_readAhead is { } ahead) System.Buffers.ArrayPool<byte>.Shared.Return(ahead.Wire);
         _readAhead = null;
     }
 }
