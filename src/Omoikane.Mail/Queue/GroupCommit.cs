@@ -42,7 +42,7 @@ public sealed class GroupCommit : IAsyncDisposable
         _thread.Start();
     }
 
-    /// <summary>Number of flushes made and requests served (the benchmark prints requests per flush).</summary>
+    /// <summary>Number of flushes made and requests served (requests per flush: how well batches form).</summary>
     public (long Flushes, long Requests) Statistics => (Interlocked.Read(ref _flushes), Interlocked.Read(ref _requestsServed));
 
     /// <summary>Completes when the file's data and the directory entry are on disk.</summary>
