@@ -29,8 +29,8 @@ public sealed class GroupCommit : IAsyncDisposable
     private long _flushes, _requestsServed;
     private readonly TimeSpan _gather;
 
-    /// <param name="allowSyncfs">Use one syncfs(2) for very large batches (it flushes the whole file system,
-    /// other programs' writes included, so it is off by default).</param>
+    /// <param name="allowSyncfs">Always flush a batch with one syncfs(2), however much else is dirty on the
+    /// file system (by default only while the system holds little dirty data).</param>
     /// <param name="gather">How long to wait after the first request for others to join the flush. Zero for
     /// the queue (the client waits for it); a few milliseconds for Maildir deliveries, whose fewer, larger
     /// flushes leave the disk to the queue's flushes.</param>
@@ -106,13 +106,23 @@ public sealed class GroupCommit : IAsyncDisposable
     private void Flush(List<Request> batch)
     {
         var dirs = new HashSet<string>(StringComparer.Ordinal);
-        int fileCount = batch.Count(r => r.File is not null && !r.File.IsClosed);
-        if (_useSyncfs && fileCount >= SyncfsMin)
+        int files = 0, entries = 0;
+        foreach (var r in batch)
         {
+            if (r.File is not null && !r.File.IsClosed) files++;
+            if (r.Directory is not null && r.RenameFrom is null) entries++;
+        }
+        if (files > 0 && (_useSyncfs || files + entries >= 2 && SystemDirtyIsSmall()))
+        {
+            // One syncfs(2) writes back every file and directory entry of the batch and flushes the
+            // disk's cache once, where an fsync per file and per directory flushes it each time. It
+            // would also write back whatever else is dirty on the file system, so it is used only
+            // while the system holds little dirty data (or when allowed outright).
             var first = batch.First(r => r.File is not null && !r.File.IsClosed).File!;
             if (syncfs((int)first.DangerousGetHandle()) != 0)
                 throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()})");
-            RenameAndSyncDirectories(batch, dirs);
+            // Entries made before it are on disk with it: only the renames still to come need a directory fsync.
+            RenameAndSyncDirectories(batch, dirs, renamedOnly: true);
             return;
         }
         // Start write-back of every file first (Linux sync_file_range), so that the first fsync's
@@ -130,11 +140,39 @@ public sealed class GroupCommit : IAsyncDisposable
         // (thread wake-ups and spinning cost more than the flushes they overlap).
         foreach (var r in batch)
             if (r.File is not null && !r.File.IsClosed) RandomAccess.FlushToDisk(r.File);
-        RenameAndSyncDirectories(batch, dirs);
+        RenameAndSyncDirectories(batch, dirs, renamedOnly: false);
     }
 
-    // The Maildir renames (each once its file is durable), then one fsync per directory.
-    private static void RenameAndSyncDirectories(List<Request> batch, HashSet<string> dirs)
+    /// <summary>Below this much dirty page cache in the whole system, a batch is flushed with one syncfs.</summary>
+    public const long SyncfsDirtyLimitKiB = 8 * 1024;
+
+    // True while "Dirty:" of /proc/meminfo (the whole system's page cache waiting for write-back) is
+    // at most SyncfsDirtyLimitKiB; false when it cannot be read (not Linux, no /proc).
+    private static bool SystemDirtyIsSmall()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            Span<byte> buf = stackalloc byte[2048];
+            int n;
+            using (var h = File.OpenHandle("/proc/meminfo")) n = RandomAccess.Read(h, buf, 0);
+            var text = buf[..n];
+            int at = text.IndexOf("\nDirty:"u8);
+            if (at < 0) return false;
+            var rest = text[(at + 7)..];
+            int i = 0;
+            while (i < rest.Length && rest[i] == (byte)' ') i++;
+            long kib = 0;
+            int digits = 0;
+            for (; i < rest.Length && rest[i] is >= (byte)'0' and <= (byte)'9'; i++, digits++) kib = kib * 10 + (rest[i] - '0');
+            return digits > 0 && kib <= SyncfsDirtyLimitKiB;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    // The Maildir renames (each once its file is durable), then one fsync per directory (with
+    // renamedOnly, only the directories of those renames: the others were synced already).
+    private static void RenameAndSyncDirectories(List<Request> batch, HashSet<string> dirs, bool renamedOnly)
     {
         foreach (var r in batch)
         {
@@ -144,6 +182,7 @@ public sealed class GroupCommit : IAsyncDisposable
                 try { FileRename.Rename(r.RenameFrom, r.RenameTo!); }
                 catch (IOException ex) { r.Error = ex; continue; }
             }
+            else if (renamedOnly) continue;
             if (r.Directory is not null) dirs.Add(r.Directory);
         }
         foreach (var d in dirs) FsyncDirectory(d);
@@ -162,7 +201,6 @@ public sealed class GroupCommit : IAsyncDisposable
         finally { close(fd); }
     }
 
-    private const int SyncfsMin = 65;   // files in a batch from which syncfs replaces the fsyncs (when allowed)
     private const int O_RDONLY = 0, O_CLOEXEC = 0x80000; // x86_64 and aarch64 share these values
     [DllImport("libc", SetLastError = true)] private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
     [DllImport("libc", SetLastError = true)] private static extern int fsync(int fd);

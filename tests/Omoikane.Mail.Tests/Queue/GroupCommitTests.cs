@@ -46,6 +46,32 @@ public sealed class GroupCommitTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ASingleMaildirStepAndASingleQueueFileAreDurableToo()
+    {
+        // One file and its rename (fsync, rename, directory fsync), then one file and its directory
+        // entry (two syncs: one syncfs while little is dirty, else fsync and directory fsync).
+        Directory.CreateDirectory(Path.Combine(_dir, "tmp"));
+        Directory.CreateDirectory(Path.Combine(_dir, "new"));
+        var tmp = Path.Combine(_dir, "tmp", "one");
+        await using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        {
+            fs.Write("hello\n"u8);
+            fs.Flush();
+            await _commit.CommitThenRenameAsync(fs.SafeFileHandle, tmp, Path.Combine(_dir, "new", "one"));
+        }
+        Assert.Equal("hello\n", File.ReadAllText(Path.Combine(_dir, "new", "one")));
+        Assert.False(File.Exists(tmp));
+        var queued = Path.Combine(_dir, "queued");
+        await using (var fs = new FileStream(queued, FileMode.CreateNew, FileAccess.Write))
+        {
+            fs.Write("x"u8);
+            fs.Flush();
+            await _commit.CommitAsync(fs.SafeFileHandle, _dir);
+        }
+        Assert.Equal(2, _commit.Statistics.Requests);
+    }
+
+    [Fact]
     public async Task RequestsAfterDisposeFail()
     {
         var commit = new GroupCommit();
