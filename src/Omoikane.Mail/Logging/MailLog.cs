@@ -16,9 +16,7 @@ public sealed class MailLog : IAsyncDisposable
     private readonly int _pid = Environment.ProcessId;
     // Lines go to a writer thread of its own, which blocks while there is nothing to write and
     // writes synchronously: logging never wakes or occupies a thread-pool thread.
-    private readonly object _gate = new();
-    private List<string> _pending = new();
-    private bool _closed;
+    private readonly BatchQueue<string> _lines = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TextWriter? _stderr;
     private readonly string? _path;
@@ -51,12 +49,7 @@ public sealed class MailLog : IAsyncDisposable
         // RFC 3164 timestamp as syslog writes it: "Nov  8 02:24:06".
         var line = string.Create(CultureInfo.InvariantCulture,
             $"{now.ToString("MMM", CultureInfo.InvariantCulture)} {now.Day,2} {now:HH:mm:ss} {_host} {syslogName}/{program}[{_pid}]: {text}");
-        lock (_gate)
-        {
-            if (_closed) return;
-            _pending.Add(line);
-            if (_pending.Count == 1) Monitor.Pulse(_gate);
-        }
+        _lines.TryAdd(line);
     }
 
     private void WriteLoop()
@@ -78,14 +71,9 @@ public sealed class MailLog : IAsyncDisposable
         var sb = new StringBuilder();
         try
         {
-            while (true)
+            while (_lines.WaitForItems())
             {
-                lock (_gate)
-                {
-                    while (_pending.Count == 0 && !_closed) Monitor.Wait(_gate);
-                    if (_pending.Count == 0) break;
-                    (batch, _pending) = (_pending, batch);
-                }
+                _lines.TakeAll(ref batch);
                 sb.Clear();
                 foreach (var line in batch) sb.Append(line).Append('\n');
                 batch.Clear();
@@ -98,7 +86,7 @@ public sealed class MailLog : IAsyncDisposable
                 catch (IOException) { }
                 // Let the next lines gather: under load one wake-up and one write per few
                 // milliseconds instead of one per line.
-                if (!_closed) Thread.Sleep(2);
+                if (!_lines.IsClosed) Thread.Sleep(2);
             }
             file?.Dispose();
         }
@@ -107,11 +95,7 @@ public sealed class MailLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        lock (_gate)
-        {
-            _closed = true;
-            Monitor.Pulse(_gate);
-        }
+        _lines.Close();
         await _stopped.Task.ConfigureAwait(false);
     }
 }

@@ -20,9 +20,7 @@ public sealed class GroupCommit : IAsyncDisposable
 
     // The flusher is a thread of its own that blocks (wait, gather, fsync): nothing of it runs on the
     // thread pool, whose threads would otherwise be woken, blocked in fsync and replaced.
-    private readonly object _gate = new();
-    private List<Request> _pending = new(64);
-    private bool _closed;
+    private readonly BatchQueue<Request> _requests = new();
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool _useSyncfs;
@@ -59,16 +57,8 @@ public sealed class GroupCommit : IAsyncDisposable
     private Task Enqueue(SafeFileHandle? file, string? directory, string? renameFrom, string? renameTo)
     {
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_gate)
-        {
-            if (_closed)
-            {
-                tcs.SetException(new ObjectDisposedException(nameof(GroupCommit)));
-                return tcs.Task;
-            }
-            _pending.Add(new Request(file, directory, tcs, renameFrom, renameTo));
-            if (_pending.Count == 1) Monitor.Pulse(_gate);
-        }
+        if (!_requests.TryAdd(new Request(file, directory, tcs, renameFrom, renameTo)))
+            tcs.SetException(new ObjectDisposedException(nameof(GroupCommit)));
         return tcs.Task;
     }
 
@@ -77,15 +67,10 @@ public sealed class GroupCommit : IAsyncDisposable
         var batch = new List<Request>(64);
         try
         {
-            while (true)
+            while (_requests.WaitForItems())
             {
-                lock (_gate)
-                {
-                    while (_pending.Count == 0 && !_closed) Monitor.Wait(_gate);
-                    if (_pending.Count == 0) return;
-                }
                 if (_gather > TimeSpan.Zero) Thread.Sleep(_gather);
-                lock (_gate) (batch, _pending) = (_pending, batch);
+                _requests.TakeAll(ref batch);
                 Exception? error = null;
                 try { Flush(batch); }
                 catch (Exception ex) { error = ex; }
@@ -212,11 +197,7 @@ public sealed class GroupCommit : IAsyncDisposable
     /// <summary>Serves what is pending, then stops the flusher.</summary>
     public async ValueTask DisposeAsync()
     {
-        lock (_gate)
-        {
-            _closed = true;
-            Monitor.Pulse(_gate);
-        }
+        _requests.Close();
         await _stopped.Task.ConfigureAwait(false);
     }
 }
