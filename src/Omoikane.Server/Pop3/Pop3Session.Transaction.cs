@@ -158,7 +158,7 @@ public sealed partial class Pop3Session
             var small = SendSmallMessage(number, message, bodyLines);
             if (small != NotSmall)
             {
-                if (small < 0) await ErrAsync(small == -1 ? "Message no longer exists." : "[SYS/TEMP] Unable to read the message.").ConfigureAwait(false);
+                if (small < 0) await ErrAsync(small == Gone ? "Message no longer exists." : "[SYS/TEMP] Unable to read the message.").ConfigureAwait(false);
                 else await ReplyFlushAsync().ConfigureAwait(false);
                 if (small >= 0 && bodyLines < 0) _readAheadNext = number + 1;
                 return small < 0 ? -1 : small;
@@ -195,8 +195,8 @@ public sealed partial class Pop3Session
 
     /// <summary>
     /// A small message is read with one synchronous read and written to the pipe whole: no thread hop for
-    /// the file, one send for the reply. Returns the octets written, -1 when the file is gone, -2 on a read
-    /// error, or NotSmall when the file turns out larger than its listed size (the streaming path takes it).
+    /// the file, one send for the reply. Returns the octets written, <see cref="Gone"/>, <see cref="ReadError"/>,
+    /// or NotSmall when the file turns out larger than its listed size (the streaming path takes it).
     /// </summary>
     private long SendSmallMessage(int number, MaildropMessage message, long bodyLines)
     {
