@@ -93,7 +93,8 @@ internal sealed partial class PolicyEvaluation
     private async ValueTask<Status> CheckMailAccessAsync(ILookupTable table, MailAddress address, string replyClass, RestrictionKind? defaultAccess)
     {
         var replyName = address.ToString();
-        var local = address.LocalPart;
+        // Canonical keys (AddressKey): the same form the user store, aliases and Maildir names use.
+        var local = address.LocalKey;
         var domain = address.DomainKey;
         var keys = new List<(string Key, bool Partial)>();
         var noExt = StripExtension(local);

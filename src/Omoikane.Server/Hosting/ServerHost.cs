@@ -88,7 +88,8 @@ public sealed class ServerHost : IAsyncDisposable
         var diags = new ConfigDiagnostics();
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
         foreach (var d in diags.Items) Log.Warning("master", d.ToString());
-        Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users));
+        // The policy's DomainClassifier (same mydestination, same own addresses): what RCPT takes as local is delivered locally.
+        Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users), new DomainClassifier(main, Tables, diags, LocalAddresses()));
         Maildir = new MaildirWriter(config.MailboxBase, _deliveryCommit, main.Get("myhostname"));
         Dns = DnsResolver.FromParameters(main, options.Time);
         _hostsAccess = CreateHostsAccess(main);
@@ -181,7 +182,7 @@ public sealed class ServerHost : IAsyncDisposable
                 var policy = SmtpdPolicy.Create(new PolicyOptions
                 {
                     Parameters = p, Dns = Dns, Tables = tables, PopBeforeSmtp = PopBeforeSmtp,
-                    LocalRecipients = new LocalRecipientsAdapter(Local), LocalAddresses = LocalAddresses(),
+                    LocalRecipients = Local, LocalAddresses = LocalAddresses(),
                     TimeProvider = _options.Time,
                 }, diags);
                 foreach (var d in diags.Items)
@@ -455,14 +456,4 @@ public sealed class ServerHost : IAsyncDisposable
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
-    private sealed class UserStoreUsers(IUserStore store) : ILocalUsers
-    {
-        public bool Exists(string address) => store.Find(address) is not null;
-    }
-
-    private sealed class LocalRecipientsAdapter(LocalRecipients local) : ILocalRecipients
-    {
-        public ValueTask<LookupStatus> ExistsAsync(Mail.Addressing.MailAddress recipient, CancellationToken cancellationToken = default)
-            => local.ExistsAsync(recipient, cancellationToken);
-    }
 }
