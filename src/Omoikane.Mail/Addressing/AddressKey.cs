@@ -8,14 +8,18 @@ namespace Omoikane.Mail.Addressing;
 /// alias keys, the user store, recipient resolution and Maildir names. Two spellings are the same
 /// address exactly when their keys are equal.
 /// <list type="bullet">
-/// <item>Local part: Unicode NFKC, then lower case (invariant, full strings so that characters outside the
-/// BMP fold too), then NFKC again. So U+212A KELVIN SIGN is "k", fullwidth "ｋａｔｅ" is "kate", and NFD
-/// "a" + U+0308 is "ä". ASCII is simply lower-cased, as before.</item>
-/// <item>Domain: an address literal is lower-cased; a name is lower-cased, and a name with non-ASCII
-/// characters is converted to its IDNA A-label form (UTS #46 mapping), so "Bücher.Example" and
-/// "xn--bcher-kva.example" are one domain. A name IDNA refuses keeps the local-part folding.</item>
+/// <item>Local part: fullwidth forms (U+FF01..U+FF5E, U+3000) become their ASCII counterparts, then the
+/// whole string is lower-cased with the invariant simple case mapping (full strings, so characters
+/// outside the BMP fold too). So U+212A KELVIN SIGN is "k", U+212B ANGSTROM SIGN is "å", fullwidth
+/// "ｋａｔｅ" is "kate". ASCII is simply lower-cased, as before. There is no Unicode normalization: the
+/// server runs without ICU (invariant globalization), and a composition done in one place and not in
+/// another would be the very split this type exists to prevent; NFD "a"+U+0308 and NFC "ä" are two
+/// addresses, the same two in every table.</item>
+/// <item>Domain: an address literal is lower-cased; a name is folded as a local part (the ideographic
+/// and fullwidth full stops become "."), and a name with non-ASCII characters then takes its
+/// punycode A-label form, so "Bücher.Example" and "xn--bcher-kva.example" are one domain.</item>
 /// </list>
-/// Trailing dots are the caller's business (<see cref="Domain"/> strips one from an address's domain).
+/// Trailing dots are the caller's business (<see cref="Domain"/> strips those of an address's domain).
 /// </summary>
 public static class AddressKey
 {
@@ -37,14 +41,22 @@ public static class AddressKey
     public static string Local(string local)
     {
         if (Ascii.IsValid(local)) return local.ToLowerInvariant();
-        try
-        {
-            return local.Normalize(NormalizationForm.FormKC).ToLowerInvariant().Normalize(NormalizationForm.FormKC);
-        }
-        catch (ArgumentException)
-        {
-            return local.ToLowerInvariant(); // not valid UTF-16 (a lone surrogate): no normalization possible
-        }
+        return WidthFold(local, dots: false).ToLowerInvariant();
+    }
+
+    /// <summary>Fullwidth ASCII variants to ASCII; in domains also the full stops IDNA takes as label separators.</summary>
+    private static string WidthFold(string s, bool dots)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+            sb.Append(c switch
+            {
+                >= '\uFF01' and <= '\uFF5E' => (char)(c - 0xFEE0),
+                '\u3000' => ' ',
+                '\u3002' or '\uFF61' when dots => '.',
+                _ => c,
+            });
+        return sb.ToString();
     }
 
     /// <summary>The key of an address's domain: trailing dot removed, then folded.</summary>
@@ -59,13 +71,15 @@ public static class AddressKey
         if (Ascii.IsValid(domain)) return domain.ToLowerInvariant();
         if (domain.StartsWith('[')) return domain.ToLowerInvariant();
         if (domain.StartsWith('.')) return "." + FoldDomain(domain[1..]);   // ".example.com" list entries
+        var folded = WidthFold(domain, dots: true).ToLowerInvariant();
+        if (Ascii.IsValid(folded)) return folded;
         try
         {
-            return Idn.GetAscii(domain).ToLowerInvariant();
+            return Idn.GetAscii(folded).ToLowerInvariant();
         }
         catch (ArgumentException)
         {
-            return Local(domain);
+            return folded; // not a valid IDN (an empty label, say): the folded name itself
         }
     }
 
