@@ -35,34 +35,43 @@ public abstract record ResolvedTarget
 public sealed class LocalRecipients : ILocalRecipients
 {
     private const string Postmaster = "postmaster";
-    private readonly DomainClassifier _domains;
-    private readonly string _delimiters;
+    private const int MaxAliasDepth = 10;
     private readonly IReadOnlyList<ILookupTable> _aliases;
     private readonly ILocalUsers _users;
-    private readonly string _myorigin;
-    private readonly string _myhostname;
-    private readonly HashSet<string> _toPostmaster;
-    private const int MaxAliasDepth = 10;
+    private volatile Settings _s;
+
+    /// <summary>What a reload replaces at once: the domains and the parameters resolution reads.</summary>
+    private sealed record Settings(DomainClassifier Domains, string Delimiters, string MyOrigin, string MyHostname, IReadOnlySet<string> ToPostmaster)
+    {
+        public static Settings From(Parameters p, DomainClassifier domains) => new(domains, p.Get("recipient_delimiter"),
+            AddressKey.Domain(p.Get("myorigin")), AddressKey.Domain(p.Get("myhostname")),
+            new HashSet<string>(StringComparer.Ordinal) { "mailer-daemon", AddressKey.Local(p.Get("double_bounce_sender")) });
+    }
 
     public LocalRecipients(Parameters p, IReadOnlyList<ILookupTable> aliasMaps, ILocalUsers users, DomainClassifier domains)
     {
-        _domains = domains;
-        _delimiters = p.Get("recipient_delimiter");
         _aliases = aliasMaps;
         _users = users;
-        _myorigin = AddressKey.Domain(p.Get("myorigin"));
-        _myhostname = AddressKey.Domain(p.Get("myhostname"));
-        _toPostmaster = new HashSet<string>(StringComparer.Ordinal) { "mailer-daemon", AddressKey.Local(p.Get("double_bounce_sender")) };
+        _s = Settings.From(p, domains);
     }
 
+    /// <summary>A reload: from now on, the new mydestination (the policy's new classifier) and parameters.</summary>
+    public void Reconfigure(Parameters p, DomainClassifier domains) => _s = Settings.From(p, domains);
+
+    private DomainClassifier Domains => _s.Domains;
+    private string MyOrigin => _s.MyOrigin;
+    private string MyHostname => _s.MyHostname;
+    private IReadOnlySet<string> ToPostmaster => _s.ToPostmaster;
+
     /// <summary>mydestination, or an address literal naming one of the server's own addresses.</summary>
-    public ValueTask<LookupStatus> IsLocalDomainAsync(string domain, CancellationToken ct = default) => _domains.IsLocalDomainAsync(domain, ct);
+    public ValueTask<LookupStatus> IsLocalDomainAsync(string domain, CancellationToken ct = default) => Domains.IsLocalDomainAsync(domain, ct);
 
     /// <summary>Strips the extension: "alice+tag" → "alice" (every character of recipient_delimiter is a delimiter).</summary>
     public string StripExtension(string local)
     {
-        if (_delimiters.Length == 0) return local;
-        var i = local.IndexOfAny(_delimiters.ToCharArray());
+        var delimiters = _s.Delimiters;
+        if (delimiters.Length == 0) return local;
+        var i = local.IndexOfAny(delimiters.ToCharArray());
         return i > 0 ? local[..i] : local;
     }
 
@@ -101,9 +110,9 @@ public sealed class LocalRecipients : ILocalRecipients
     {
         var at = address.LastIndexOf('@');
         var local = at < 0 ? address : address[..at];
-        var domain = at < 0 ? _myorigin : AddressKey.Domain(address[(at + 1)..]);
+        var domain = at < 0 ? MyOrigin : AddressKey.Domain(address[(at + 1)..]);
         if (!seen.Add(AddressKey.Of(local, domain))) return;
-        switch (await _domains.IsLocalDomainAsync(domain, ct).ConfigureAwait(false))
+        switch (await Domains.IsLocalDomainAsync(domain, ct).ConfigureAwait(false))
         {
             case LookupStatus.TempFail:
                 into.Add(new ResolvedTarget.TempFail(address, "mydestination lookup failed"));
@@ -151,7 +160,7 @@ public sealed class LocalRecipients : ILocalRecipients
             }
         }
         var target0 = UserTarget(address, key, stripped, domain);
-        if (target0 is ResolvedTarget.Unknown && _toPostmaster.Contains(stripped) && depth < MaxAliasDepth)
+        if (target0 is ResolvedTarget.Unknown && ToPostmaster.Contains(stripped) && depth < MaxAliasDepth)
         {
             await ResolveIntoAsync($"{Postmaster}@{domain}", depth + 1, into, seen, ct).ConfigureAwait(false);
             return;
@@ -178,7 +187,7 @@ public sealed class LocalRecipients : ILocalRecipients
 
     private ResolvedTarget.Mailbox PostmasterMailbox(string domain)
     {
-        var home = domain.StartsWith('[') ? _domains.LocalNames.FirstOrDefault() ?? _myhostname : domain;
+        var home = domain.StartsWith('[') ? Domains.LocalNames.FirstOrDefault() ?? MyHostname : domain;
         return new ResolvedTarget.Mailbox($"{Postmaster}@{home}", home, Postmaster);
     }
 
@@ -188,7 +197,7 @@ public sealed class LocalRecipients : ILocalRecipients
         foreach (var local in stripped == key ? [key] : new[] { key, stripped })
         {
             if (!domain.StartsWith('[') && _users.Find($"{local}@{domain}") is { } exact) return exact;
-            foreach (var name in _domains.LocalNames)
+            foreach (var name in Domains.LocalNames)
                 if (name != domain && _users.Find($"{local}@{name}") is { } other) return other;
         }
         return null;

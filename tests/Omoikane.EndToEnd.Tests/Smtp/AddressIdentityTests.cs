@@ -118,4 +118,22 @@ public sealed class AddressIdentityTests
         Assert.DoesNotContain("to=<forged@victim.example>", Log(server));
         Assert.Empty(server.Host.Spool.ListIds());
     }
+
+    [Fact]
+    public async Task AfterAReloadDeliveryTakesTheNewMydestinationAsRcptDoes()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice@example.test", "pw");
+        var mainCf = Path.Combine(server.Directory, "main.cf");
+        File.WriteAllText(mainCf, File.ReadAllText(mainCf).Replace("mydestination = example.test, localhost", "mydestination = example.test, localhost, other.test"));
+        Assert.True(server.Host.Reload());
+        await using (var c = await OpenAsync(server, utf8: false))
+        {
+            Assert.Equal("250 2.1.5 Ok", await c.CommandAsync("RCPT TO:<alice@other.test>"));   // one local namespace
+            await DataAsync(c, "after reload");
+        }
+        Assert.Single(await server.WaitForMailAsync("example.test", "alice"));
+        await server.WaitForLogAsync(": removed");
+        Assert.DoesNotContain("status=deferred", Log(server));
+    }
 }
