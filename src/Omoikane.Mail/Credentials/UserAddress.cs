@@ -7,7 +7,8 @@ namespace Omoikane.Mail.Credentials;
 /// part as it was added and lower-cases the domain; addresses are matched by their canonical key
 /// (<see cref="AddressKey"/>), the same one aliases, access tables and Maildir names use. A user's name
 /// must map one-to-one onto its Maildir ($virtual_mailbox_base/domain/local), so a local part with "/"
-/// is refused (a dot-atom cannot hold "\", ":", white space, control characters or a leading ".").
+/// is refused, and so is a leading "#" (the users file reads it as a comment); a dot-atom cannot hold
+/// "\", ":", white space, control characters or a leading ".".
 /// </summary>
 public static class UserAddress
 {
@@ -32,6 +33,7 @@ public static class UserAddress
         if (local.Length > PathParser.MaxLocalPart) { error = $"local part of '{address}' is longer than {PathParser.MaxLocalPart} characters"; return false; }
         if (!MailAddress.IsDotAtom(local)) { error = $"local part of '{address}' is not a valid dot-atom (RFC 5322 §3.2.3)"; return false; }
         if (local.Contains('/')) { error = $"local part of '{address}' contains '/', which cannot name a mailbox directory"; return false; }
+        if (local[0] == '#') { error = $"local part of '{address}' starts with '#', which the users file reads as a comment"; return false; }
         if (domain.EndsWith('.') || !PathParser.IsValidDomain(domain, utf8: false)) { error = $"domain of '{address}' is not a valid host name"; return false; }
         canonical = local + "@" + domain.ToLowerInvariant();
         return true;
