@@ -224,7 +224,7 @@ public sealed class QueueManager : IAsyncDisposable
                         LogDelivery(msg, rcpt, "local", "4.3.0", "deferred", f.Reason, started, TimeSpan.Zero);
                         break;
                     case ResolvedTarget.Unknown u:
-                        failures.Add(u.Reason);
+                        failures.Add($"<{u.Address}>: {u.Reason}");
                         break;
                 }
             }
@@ -240,6 +240,9 @@ public sealed class QueueManager : IAsyncDisposable
                 LogDelivery(msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
                 outcomes.Add(o);
             }
+            else
+                // The rest of the alias was delivered: an unknown member is the alias owner's to fix, not the sender's.
+                foreach (var f in failures) _log.Warning("local", $"{id}: alias <{rcpt.Address}>: member not delivered: {f}");
             MarkDone(ref state, rcpt.Address);
         }
 

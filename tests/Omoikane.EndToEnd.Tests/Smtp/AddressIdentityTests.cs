@@ -114,6 +114,7 @@ public sealed class AddressIdentityTests
         Assert.Single(await server.WaitForMailAsync("example.test", "alice"));
         Assert.Single(await server.WaitForMailAsync("example.test", "postmaster"));
         await server.WaitForLogAsync(": removed");
+        await server.WaitForLogAsync("warning: ", "alias <team@example.test>: member not delivered: <nobody@example.test>: unknown user");
         Assert.DoesNotContain("status=bounced", Log(server));
         Assert.DoesNotContain("to=<forged@victim.example>", Log(server));
         Assert.Empty(server.Host.Spool.ListIds());
