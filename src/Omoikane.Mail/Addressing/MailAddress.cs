@@ -21,8 +21,11 @@ public sealed record MailAddress(string LocalPart, string Domain, string? Source
     /// <summary>True when the local part contains sender-specified routing (user@x, user%x, user!x) — Postfix's relay trap.</summary>
     public bool HasRoutingOperators => LocalPart.IndexOfAny(['@', '%', '!']) >= 0;
 
-    /// <summary>Lower-cased domain without a trailing dot (for comparisons and table lookups).</summary>
-    public string DomainKey => Domain.TrimEnd('.').ToLowerInvariant();
+    /// <summary>The domain's canonical form without a trailing dot (<see cref="AddressKey.Domain"/>), for comparisons and table lookups.</summary>
+    public string DomainKey => AddressKey.Domain(Domain);
+
+    /// <summary>The local part's canonical form (<see cref="AddressKey.Local"/>).</summary>
+    public string LocalKey => AddressKey.Local(LocalPart);
 
     /// <summary>The address as Postfix prints it in logs and headers (local part quoted only if needed).</summary>
     public override string ToString()

@@ -30,8 +30,9 @@ public sealed class FileUserStore : IUserStore
 
     public UserRecord? Find(string address)
     {
-        if (!UserAddress.TryNormalize(address, out var canonical, out _)) return null;
-        return Current().Users.GetValueOrDefault(canonical);
+        // The dictionary compares by AddressKey: any spelling of the address (case, Unicode forms) finds it.
+        if (string.IsNullOrEmpty(address) || address.Length > UserAddress.MaxLength * 4) return null;
+        return Current().Users.GetValueOrDefault(address);
     }
 
     public IReadOnlyList<string> List()

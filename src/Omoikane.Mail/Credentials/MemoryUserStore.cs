@@ -10,8 +10,8 @@ public sealed class MemoryUserStore(CredentialOptions options) : IUserStore
 
     public UserRecord? Find(string address)
     {
-        if (!UserAddress.TryNormalize(address, out var canonical, out _)) return null;
-        lock (_gate) return _users.GetValueOrDefault(canonical);
+        if (string.IsNullOrEmpty(address) || address.Length > UserAddress.MaxLength * 4) return null;
+        lock (_gate) return _users.GetValueOrDefault(address);
     }
 
     public IReadOnlyList<string> List()

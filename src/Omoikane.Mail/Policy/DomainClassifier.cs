@@ -1,4 +1,5 @@
 using System.Net;
+using Omoikane.Mail.Addressing;
 using Omoikane.Mail.Config;
 using Omoikane.Mail.Policy.Tables;
 
@@ -15,7 +16,7 @@ public sealed class DomainClassifier
 {
     private readonly DomainList _local;
     private readonly DomainList _relay;
-    private readonly HashSet<IPAddress> _localAddresses;
+    private readonly IReadOnlySet<IPAddress> _localAddresses;
 
     public DomainClassifier(Parameters parameters, TableFactory tables, ConfigDiagnostics diagnostics, IEnumerable<IPAddress>? localAddresses = null)
     {
@@ -23,7 +24,7 @@ public sealed class DomainClassifier
         _local = new DomainList(parameters.GetList("mydestination"), false, tables, diagnostics, file, parameters.Source("mydestination")?.Line ?? 0);
         _relay = new DomainList(parameters.GetList("relay_domains"), ParentMatching.Matches(parameters, "relay_domains"), tables, diagnostics,
             parameters.Source("relay_domains")?.File ?? "main.cf", parameters.Source("relay_domains")?.Line ?? 0);
-        _localAddresses = new HashSet<IPAddress>((localAddresses ?? []).Select(IpNetwork.Normalize));
+        _localAddresses = AddressLiteral.Set(localAddresses);
     }
 
     /// <summary>Found when the domain (any case, trailing dot allowed) is in mydestination or is an own address literal.</summary>
@@ -35,6 +36,9 @@ public sealed class DomainClassifier
         return _local.MatchAsync(d, ct);
     }
 
+    /// <summary>The mydestination entries that are plain names (canonical form), in the order given.</summary>
+    public IReadOnlyList<string> LocalNames => _local.Names;
+
     public ValueTask<LookupStatus> IsRelayDomainAsync(string domain, CancellationToken ct = default)
     {
         var d = Normalize(domain);
@@ -42,19 +46,14 @@ public sealed class DomainClassifier
     }
 
     /// <summary>"[192.0.2.1]" or "[IPv6:2001:db8::1]" naming one of the server's own addresses.</summary>
-    public bool IsLocalAddressLiteral(string literal)
-    {
-        if (literal.Length < 3 || literal[0] != '[' || literal[^1] != ']') return false;
-        var inner = literal[1..^1];
-        if (inner.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase)) inner = inner[5..];
-        return IPAddress.TryParse(inner, out var a) && _localAddresses.Contains(IpNetwork.Normalize(a));
-    }
+    public bool IsLocalAddressLiteral(string literal) => AddressLiteral.IsOneOf(literal, _localAddresses);
 
-    private static string Normalize(string domain) => domain.TrimEnd('.').ToLowerInvariant();
+    private static string Normalize(string domain) => AddressKey.Domain(domain);
 
     private sealed class DomainList
     {
-        private readonly HashSet<string> _names = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+        private readonly List<string> _ordered = new();
         private readonly List<string> _dotted = new();
         private readonly List<ILookupTable> _tables = new();
         private readonly bool _parentMatches;
@@ -68,10 +67,12 @@ public sealed class DomainClassifier
                 {
                     if (tables.Create(e, diagnostics, file, line) is { } t) _tables.Add(t);
                 }
-                else if (e.StartsWith('.')) _dotted.Add(e.TrimEnd('.').ToLowerInvariant());
-                else _names.Add(e.TrimEnd('.').ToLowerInvariant());
+                else if (e.StartsWith('.')) _dotted.Add(AddressKey.Domain(e));
+                else if (_names.Add(AddressKey.Domain(e))) _ordered.Add(AddressKey.Domain(e));
             }
         }
+
+        public IReadOnlyList<string> Names => _ordered;
 
         public async ValueTask<LookupStatus> MatchAsync(string domain, CancellationToken ct)
         {

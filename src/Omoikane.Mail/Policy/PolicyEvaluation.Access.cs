@@ -93,7 +93,8 @@ internal sealed partial class PolicyEvaluation
     private async ValueTask<Status> CheckMailAccessAsync(ILookupTable table, MailAddress address, string replyClass, RestrictionKind? defaultAccess)
     {
         var replyName = address.ToString();
-        var local = address.LocalPart;
+        // Canonical keys (AddressKey): the same form the user store, aliases and Maildir names use.
+        var local = address.LocalKey;
         var domain = address.DomainKey;
         var keys = new List<(string Key, bool Partial)>();
         var noExt = StripExtension(local);
@@ -229,10 +230,9 @@ internal sealed partial class PolicyEvaluation
         var local = await _policy.Domains.IsLocalDomainAsync(address.DomainKey, _ct).ConfigureAwait(false);
         if (local == LookupStatus.TempFail) return DictRetry(address.ToString());
         if (local != LookupStatus.Found) return Status.Dunno;
-        var lp = address.LocalPart;
-        if (lp.Equals(_policy.Parameters.Get("double_bounce_sender"), StringComparison.OrdinalIgnoreCase)
-            || lp.Equals("postmaster", StringComparison.OrdinalIgnoreCase)
-            || lp.Equals("MAILER-DAEMON", StringComparison.OrdinalIgnoreCase))
+        // Postfix skips these here (smtpd_check.c check_rcpt_maps); LocalRecipients always delivers them.
+        var lp = address.LocalKey;
+        if (lp == AddressKey.Local(_policy.Parameters.Get("double_bounce_sender")) || lp is "postmaster" or "mailer-daemon")
             return Status.Dunno;
         var exists = await users.ExistsAsync(address, _ct).ConfigureAwait(false);
         _trace?.Add(new PolicyTraceEntry(Stage, _recursion, "local recipient", exists.ToString().ToLowerInvariant(), address.ToString()));

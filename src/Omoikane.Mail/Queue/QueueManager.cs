@@ -224,7 +224,7 @@ public sealed class QueueManager : IAsyncDisposable
                         LogDelivery(msg, rcpt, "local", "4.3.0", "deferred", f.Reason, started, TimeSpan.Zero);
                         break;
                     case ResolvedTarget.Unknown u:
-                        failures.Add(u.Reason);
+                        failures.Add($"<{u.Address}>: {u.Reason}");
                         break;
                 }
             }
@@ -240,6 +240,9 @@ public sealed class QueueManager : IAsyncDisposable
                 LogDelivery(msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
                 outcomes.Add(o);
             }
+            else
+                // The rest of the alias was delivered: an unknown member is the alias owner's to fix, not the sender's.
+                foreach (var f in failures) _log.Warning("local", $"{id}: alias <{rcpt.Address}>: member not delivered: {f}");
             MarkDone(ref state, rcpt.Address);
         }
 
@@ -328,14 +331,17 @@ public sealed class QueueManager : IAsyncDisposable
     private async Task<RecipientOutcome> DeliverHandedBackAsync(QueueMessageFile msg, QueueRecipient rcpt, CancellationToken ct)
     {
         var at = rcpt.Address.LastIndexOf('@');
-        var local = (at < 0 ? rcpt.Address : rcpt.Address[..at]).ToLowerInvariant();
-        var domain = at < 0 ? "" : rcpt.Address[(at + 1)..].TrimEnd('.').ToLowerInvariant();
-        var exists = await _local.ExistsAsync(new Addressing.MailAddress(local, domain), ct).ConfigureAwait(false);
-        if (exists == Policy.Tables.LookupStatus.TempFail)
+        var local = at < 0 ? rcpt.Address : rcpt.Address[..at];
+        var domain = at < 0 ? "" : rcpt.Address[(at + 1)..];
+        string? user;
+        try { user = _local.FindUser(local, domain); }
+        catch (Exception ex) when (ex is Credentials.UserStoreException or IOException)
+        {
             return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.3.0", "local", "user lookup failed");
-        if (exists != Policy.Tables.LookupStatus.Found)
+        }
+        if (user is null)
             return new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
-        var mailbox = _maildir.MailboxPath(domain, _local.StripExtension(local));
+        var mailbox = _maildir.MailboxPath(user[(user.LastIndexOf('@') + 1)..], user[..user.LastIndexOf('@')]);
         var sw = _time.GetTimestamp();
         try
         {

@@ -88,7 +88,8 @@ public sealed class ServerHost : IAsyncDisposable
         var diags = new ConfigDiagnostics();
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
         foreach (var d in diags.Items) Log.Warning("master", d.ToString());
-        Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users));
+        // The policy's DomainClassifier (same mydestination, same own addresses): what RCPT takes as local is delivered locally.
+        Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users), new DomainClassifier(main, Tables, new ConfigDiagnostics(), LocalAddresses()));
         Maildir = new MaildirWriter(config.MailboxBase, _deliveryCommit, main.Get("myhostname"));
         Dns = DnsResolver.FromParameters(main, options.Time);
         _hostsAccess = CreateHostsAccess(main);
@@ -181,7 +182,7 @@ public sealed class ServerHost : IAsyncDisposable
                 var policy = SmtpdPolicy.Create(new PolicyOptions
                 {
                     Parameters = p, Dns = Dns, Tables = tables, PopBeforeSmtp = PopBeforeSmtp,
-                    LocalRecipients = new LocalRecipientsAdapter(Local), LocalAddresses = LocalAddresses(),
+                    LocalRecipients = Local, LocalAddresses = LocalAddresses(),
                     TimeProvider = _options.Time,
                 }, diags);
                 foreach (var d in diags.Items)
@@ -319,6 +320,7 @@ public sealed class ServerHost : IAsyncDisposable
             List<string> warnings = new();
             var tables = new TableFactory(config.ConfigDirectory);
             var aliases = new List<ILookupTable>();
+            DomainClassifier? domains = null;
             var previousAccess = _hostsAccess;
             if (!errors.HasErrors)
             {
@@ -327,6 +329,8 @@ public sealed class ServerHost : IAsyncDisposable
                     if (config.Main.Get("hosts_access_directory") != Config.Main.Get("hosts_access_directory"))
                         _hostsAccess = CreateHostsAccess(config.Main);
                     aliases.AddRange(config.Main.GetList("alias_maps").Select(spec => tables.CreateAliasMap(spec, errors, config.MainCfPath)).OfType<ILookupTable>());
+                    // Its diagnostics are the policy's (same mydestination), reported by BuildRuntimes.
+                    domains = new DomainClassifier(config.Main, tables, new ConfigDiagnostics(), LocalAddresses());
                     runtimes = BuildRuntimes(config, tables, errors, out warnings);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException
@@ -348,6 +352,7 @@ public sealed class ServerHost : IAsyncDisposable
                     Log.Warning("master", $"reload: {name} changed; the new value takes effect at the next restart");
             _hostsAccess.RefreshIfChanged(force: true);
             _aliasMaps.Set(aliases);
+            Local.Reconfigure(config.Main, domains!);
             ApplyServices(config, runtimes);
             Config = config;
             Log.Info("master", $"reload -- version {typeof(ServerHost).Assembly.GetName().Version?.ToString(3)}, configuration {config.ConfigDirectory}");
@@ -455,14 +460,4 @@ public sealed class ServerHost : IAsyncDisposable
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
-    private sealed class UserStoreUsers(IUserStore store) : ILocalUsers
-    {
-        public bool Exists(string address) => store.Find(address) is not null;
-    }
-
-    private sealed class LocalRecipientsAdapter(LocalRecipients local) : ILocalRecipients
-    {
-        public ValueTask<LookupStatus> ExistsAsync(Mail.Addressing.MailAddress recipient, CancellationToken cancellationToken = default)
-            => local.ExistsAsync(recipient, cancellationToken);
-    }
 }

@@ -45,16 +45,8 @@ public sealed class Maildrop : IDisposable
 
     public int DeletedCount => _deletedCount;
 
-    /// <summary>The Maildir of an address: $virtual_mailbox_base/domain/local/, lower-cased (as MaildirWriter delivers).</summary>
-    public static string MailboxPath(string mailboxBase, string address)
-    {
-        int at = address.LastIndexOf('@');
-        var local = at < 0 ? address : address[..at];
-        var domain = at < 0 ? "" : address[(at + 1)..];
-        return System.IO.Path.Combine(mailboxBase,
-            MaildirWriter.SafeSegment(domain.TrimEnd('.').ToLowerInvariant()),
-            MaildirWriter.SafeSegment(local.ToLowerInvariant()));
-    }
+    /// <summary>The Maildir of an address, as delivery finds it (<see cref="MaildirWriter.MailboxPathOf"/>).</summary>
+    public static string MailboxPath(string mailboxBase, string address) => MaildirWriter.MailboxPathOf(mailboxBase, address);
 
     /// <summary>Locks and lists the maildrop of <paramref name="address"/>; creates the Maildir when there is none yet.</summary>
     public static MaildropStatus Open(string mailboxBase, string address, MaildropLocks locks, out Maildrop? maildrop, out string? error)

@@ -330,7 +330,7 @@ public sealed partial class SmtpSession
             _counters.Count("vrfy", false);
             return await ErrorReplyAsync(501, "5.1.3", "Bad recipient address syntax").ConfigureAwait(false);
         }
-        if (_svc.Local.IsLocalDomain(addr.Domain.Length == 0 ? _opt.MyHostname : addr.Domain)
+        if (await _svc.Local.IsLocalDomainAsync(addr.Domain.Length == 0 ? _opt.MyHostname : addr.Domain, _stopping).ConfigureAwait(false) == Mail.Policy.Tables.LookupStatus.Found
             && await _svc.Local.ExistsAsync(addr, _stopping).ConfigureAwait(false) == Mail.Policy.Tables.LookupStatus.NotFound)
         {
             _counters.Count("vrfy", false);

@@ -97,7 +97,7 @@ public static class ExplainCommand
         var policy = SmtpdPolicy.Create(new PolicyOptions
         {
             Parameters = p, Dns = dns, Tables = tables,
-            LocalRecipients = new LocalRecipientsAdapter(new LocalRecipients(p, aliases, new UserStoreUsers(users))),
+            LocalRecipients = new LocalRecipients(p, aliases, new UserStoreUsers(users), new DomainClassifier(p, tables, new ConfigDiagnostics())),
         }, diags);
         foreach (var d in diags.Items) error.WriteLine($"omoikane: {d}");
 
@@ -171,17 +171,6 @@ public static class ExplainCommand
             return smtpd.FirstOrDefault() ?? throw new CliException("explain: master.cf defines no smtpd service", 2);
         return smtpd.FirstOrDefault(s => s.Service.Equals(name, StringComparison.OrdinalIgnoreCase) || s.Endpoint.Equals(name, StringComparison.OrdinalIgnoreCase))
             ?? throw new CliException($"explain: no smtpd service \"{name}\" in master.cf (services: {string.Join(", ", smtpd.Select(s => s.Service))})", 2);
-    }
-
-    private sealed class UserStoreUsers(IUserStore store) : ILocalUsers
-    {
-        public bool Exists(string address) => store.Find(address) is not null;
-    }
-
-    private sealed class LocalRecipientsAdapter(LocalRecipients local) : ILocalRecipients
-    {
-        public ValueTask<LookupStatus> ExistsAsync(MailAddress recipient, CancellationToken cancellationToken = default)
-            => local.ExistsAsync(recipient, cancellationToken);
     }
 
     /// <summary>The command line of one explain run.</summary>

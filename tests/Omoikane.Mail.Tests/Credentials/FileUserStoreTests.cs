@@ -164,4 +164,43 @@ public sealed class FileUserStoreTests : IDisposable
         File.WriteAllText(UsersFile, "joe@example.org:argon2=xyz\n");
         Assert.Throws<UserStoreException>(() => new FileUserStore(UsersFile, Fast).List());
     }
+
+    [Theory]
+    [InlineData("a/b@example.org")]          // would share the Maildir of a_b
+    [InlineData("a:b@example.org")]          // the file's field separator
+    [InlineData("a\nb@example.org")]         // the file's record separator
+    [InlineData("a\rb@example.org")]
+    [InlineData("#a@example.org")]           // would be read back as a comment: the user would vanish
+    public void NamesThatCannotBeStoredOneToOneAreRefusedAndTheFileIsUntouched(string address)
+    {
+        var store = new FileUserStore(UsersFile, Fast);
+        store.Add("a_b@example.org", "pw");
+        var before = File.ReadAllBytes(UsersFile);
+        var ex = Assert.Throws<UserStoreException>(() => store.Add(address, "pw"));
+        Assert.DoesNotContain('\n', ex.Message);
+        Assert.Equal(before, File.ReadAllBytes(UsersFile));
+        Assert.Equal(["a_b@example.org"], new FileUserStore(UsersFile, Fast).List());
+    }
+
+    [Fact]
+    public void SpellingsOfOneAddressFindOneUser()
+    {
+        var store = new FileUserStore(UsersFile, Fast);
+        store.Add("Kate@example.org", "pw");
+        Assert.Equal("Kate@example.org", store.Find("\u212Aate@EXAMPLE.org")?.Address);
+        Assert.Equal("Kate@example.org", store.Find("\uFF4B\uFF41\uFF54\uFF45@example.org")?.Address);
+        Assert.Throws<UserStoreException>(() => store.Add("kate@example.org", "pw"));
+        Assert.Null(store.Find("ka\u0308te@example.org"));
+    }
+
+    [Fact]
+    public void ALegacyLineWithASlashIsReportedWithFileAndLine()
+    {
+        var good = new FileUserStore(UsersFile, Fast);
+        good.Add("joe@example.org", "pw");
+        File.AppendAllText(UsersFile, File.ReadAllLines(UsersFile)[1].Replace("joe@", "a/b@") + "\n");
+        var ex = Assert.Throws<UserStoreException>(() => new FileUserStore(UsersFile, Fast).Find("joe@example.org"));
+        Assert.Contains($"{UsersFile} line 3:", ex.Message);
+        Assert.Contains("'/'", ex.Message);
+    }
 }

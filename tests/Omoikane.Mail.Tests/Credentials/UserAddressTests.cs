@@ -24,6 +24,8 @@ public class UserAddressTests
     [InlineData("joe@[192.0.2.1]")]
     [InlineData("jö@example.org")]
     [InlineData("joe@example.org\n")]
+    [InlineData("a/b@example.org")]
+    [InlineData("/@example.org")]
     public void RejectsInvalidAddressesWithOneLineMessage(string input)
     {
         var ex = Assert.Throws<UserStoreException>(() => UserAddress.Normalize(input));

@@ -33,6 +33,29 @@ public sealed class MaildropTests : IDisposable
         => Assert.Equal(Path.Combine(_base, "example.org", "carol"), Dir);
 
     [Theory]
+    [InlineData("kate@example.org", "\u212Aate@Example.ORG")]
+    [InlineData("kate@example.org", "\uFF4B\uFF41\uFF54\uFF45@example.org")]
+    public void MaildropAndDeliveryNameOneMaildirForEverySpelling(string a, string b)
+    {
+        Assert.Equal(Maildrop.MailboxPath(_base, a), Maildrop.MailboxPath(_base, b));
+        Assert.Equal(Omoikane.Mail.Delivery.Maildir.MaildirWriter.MailboxPath(_base, "example.org", "kate"), Maildrop.MailboxPath(_base, b));
+    }
+
+    [Fact]
+    public void MaildropLocksOfDifferentNamesNeverCollide()
+    {
+        // Names no user can have (the store refuses '/'), as a second line of defence: distinct Maildirs, distinct locks.
+        var locks = new MaildropLocks();
+        Assert.NotEqual(Maildrop.MailboxPath(_base, "a/b@example.org"), Maildrop.MailboxPath(_base, "a_b@example.org"));
+        Assert.Equal(MaildropStatus.Ok, Maildrop.Open(_base, "a/b@example.org", locks, out var first, out _));
+        Assert.Equal(MaildropStatus.Ok, Maildrop.Open(_base, "a_b@example.org", locks, out var second, out _));
+        Assert.StartsWith(_base, Maildrop.MailboxPath(_base, "..@.."));
+        Assert.Equal(_base, Path.GetDirectoryName(Path.GetDirectoryName(Maildrop.MailboxPath(_base, "..@.."))));
+        first!.Dispose();
+        second!.Dispose();
+    }
+
+    [Theory]
     [InlineData("1700000000.M1P2Q3.host,S=10,W=12:2,S", "1700000000.M1P2Q3.host", 12L)]
     [InlineData("1700000000.M1P2Q3.host,S=10,W=12", "1700000000.M1P2Q3.host", 12L)]
     [InlineData("1700000000.M1P2Q3.host:2,", "1700000000.M1P2Q3.host", null)]

@@ -1,4 +1,5 @@
 using System.Text;
+using Omoikane.Mail.Addressing;
 using Omoikane.Mail.Queue;
 
 namespace Omoikane.Mail.Delivery.Maildir;
@@ -25,17 +26,46 @@ public sealed class MaildirWriter
         _host = hostname.Replace("/", "\\057").Replace(":", "\\072");
     }
 
-    /// <summary>The Maildir of local@domain (lower-cased).</summary>
-    public string MailboxPath(string domain, string local)
-        => Path.Combine(_base, SafeSegment(domain.TrimEnd('.').ToLowerInvariant()), SafeSegment(local.ToLowerInvariant()));
+    /// <summary>The Maildir of local@domain (<see cref="MailboxPath(string, string, string)"/>).</summary>
+    public string MailboxPath(string domain, string local) => MailboxPath(_base, domain, local);
 
-    /// <summary>Path segments come from addresses: never let one escape the mailbox base.</summary>
+    /// <summary>
+    /// The Maildir of local@domain: $virtual_mailbox_base/DOMAIN/LOCAL/, each the canonical form
+    /// (<see cref="AddressKey"/>) written by <see cref="SafeSegment"/>. Every store that finds a mailbox
+    /// by address (delivery, POP3 and its maildrop lock) goes through here, so that one address has one
+    /// Maildir and two addresses never share one.
+    /// </summary>
+    public static string MailboxPath(string mailboxBase, string domain, string local)
+        => Path.Combine(mailboxBase, SafeSegment(AddressKey.Domain(domain)), SafeSegment(AddressKey.Local(local)));
+
+    /// <summary>The Maildir of a whole address "local@domain".</summary>
+    public static string MailboxPathOf(string mailboxBase, string address)
+    {
+        int at = address.LastIndexOf('@');
+        return at < 0 ? MailboxPath(mailboxBase, "", address) : MailboxPath(mailboxBase, address[(at + 1)..], address[..at]);
+    }
+
+    /// <summary>
+    /// A path segment from an address part, escaped reversibly so that no two names share a directory
+    /// and none escapes the mailbox base: "\", "/", control characters and a leading "." become "\ooo"
+    /// (octal, as Maildir escapes "/" and ":" in host names); the empty name becomes "\". A segment that
+    /// needs no escape is the name itself.
+    /// </summary>
     public static string SafeSegment(string s)
     {
-        if (s.Length == 0 || s == "." || s == "..") return "_" + s.Replace('.', '_');
-        var sb = new StringBuilder(s.Length);
+        if (s.Length == 0) return "\\";
+        bool plain = s[0] != '.';
         foreach (var c in s)
-            sb.Append(c is '/' or '\\' or '\0' ? '_' : c);
+            if (c is '/' or '\\' or < ' ' or '\x7f') { plain = false; break; }
+        if (plain) return s;
+        var sb = new StringBuilder(s.Length + 8);
+        for (int i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c is '/' or '\\' or < ' ' or '\x7f' || (i == 0 && c == '.'))
+                sb.Append('\\').Append(Convert.ToString((int)c, 8).PadLeft(3, '0'));
+            else sb.Append(c);
+        }
         return sb.ToString();
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Omoikane.Mail.Addressing;
 using Omoikane.Mail.Config;
 
 namespace Omoikane.Mail.Policy.Tables;
@@ -6,7 +7,8 @@ namespace Omoikane.Mail.Policy.Tables;
 /// <summary>
 /// An alias_maps table in aliases(5) syntax: "name: value, value, ...", with '#' comments,
 /// continuation lines (leading white space) and quoted names ("\"a b\": c"). Lookups take the
-/// local part (case-insensitive) and return the target list as written, e.g. "root, john".
+/// local part or the full address (compared by <see cref="AddressKey"/>, as every address key is)
+/// and return the target list as written, e.g. "root, john".
 /// </summary>
 public sealed class AliasTable : ILookupTable
 {
@@ -24,7 +26,7 @@ public sealed class AliasTable : ILookupTable
 
     public static AliasTable Parse(string name, string file, string text, ConfigDiagnostics diagnostics)
     {
-        var entries = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var entries = new Dictionary<string, string>(AddressKey.Comparer);
         foreach (var (line, lineNo) in TextTableReader.LogicalLines(text))
         {
             if (!TrySplit(line, out var alias, out var value))

@@ -1,11 +1,13 @@
+using Omoikane.Mail.Addressing;
 using Omoikane.Mail.Config;
 
 namespace Omoikane.Mail.Policy.Tables;
 
 /// <summary>
 /// texthash: and hash: tables, both read from the text source file (postmap(1) input format):
-/// "key value" per logical line. Keys are case-insensitive (Postfix folds fixed-string keys to
-/// lower case). A duplicate key keeps the first value and is reported, as postmap does.
+/// "key value" per logical line. Keys compare by their canonical form (<see cref="AddressKey"/>:
+/// case-insensitive as Postfix folds fixed-string keys to lower case, and the same Unicode folding as
+/// user and alias lookups, so no spelling of an address escapes its entry). A duplicate key keeps the first value and is reported, as postmap does.
 /// </summary>
 public sealed class TextHashTable : ILookupTable
 {
@@ -23,7 +25,7 @@ public sealed class TextHashTable : ILookupTable
 
     public static TextHashTable Parse(string name, string file, string text, ConfigDiagnostics diagnostics)
     {
-        var entries = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var entries = new Dictionary<string, string>(AddressKey.Comparer);
         foreach (var (line, lineNo) in TextTableReader.LogicalLines(text))
         {
             var sp = line.IndexOfAny([' ', '\t']);
@@ -42,7 +44,7 @@ public sealed class TextHashTable : ILookupTable
 
     internal static TextHashTable FromPairs(string name, IEnumerable<KeyValuePair<string, string>> pairs)
     {
-        var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var d = new Dictionary<string, string>(AddressKey.Comparer);
         foreach (var p in pairs) d.TryAdd(p.Key, p.Value);
         return new TextHashTable(name, d);
     }
