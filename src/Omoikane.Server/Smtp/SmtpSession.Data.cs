@@ -302,7 +302,8 @@ public sealed partial class SmtpSession
         }
         bool last = parts.Length == 2;
         SmtpReply? error = null;
-        if (_sender is null) error = new SmtpReply(503, "5.5.1", "Error: need RCPT command");
+        if (_opt.TlsRequired && !_conn.IsTls) error = MustStartTls;
+        else if (_sender is null) error = new SmtpReply(503, "5.5.1", "Error: need RCPT command");
         else if (_recipients.Count == 0) error = new SmtpReply(554, "5.5.1", "Error: no valid recipients");
         else if (_chunkFailed) error = new SmtpReply(503, "5.5.1", "Error: previous BDAT failed");
         if (error is null && _chunkWriter is null)

@@ -134,6 +134,8 @@ public sealed partial class SmtpSession
         }
     }
 
+    private static readonly SmtpReply MustStartTls = new(530, "5.7.0", "Must issue a STARTTLS command first");
+
     private string? _lastCommand;
     private SmtpReply? _clientReject;
 
@@ -191,6 +193,14 @@ public sealed partial class SmtpSession
             _lastCommand = verb;
             _counters.Count(verb.ToLowerInvariant(), false);
             return await ErrorReplyAsync(refused).ConfigureAwait(false);
+        }
+        // Postfix at smtpd_tls_security_level = encrypt: before TLS only HELO/EHLO, STARTTLS, NOOP, HELP and
+        // QUIT are taken (RFC 3207 §4). BDAT reads and drops its payload first (BdatAsync).
+        if (_opt.TlsRequired && !_conn.IsTls && verb is "MAIL" or "RCPT" or "DATA" or "RSET" or "VRFY" or "AUTH" or "ETRN")
+        {
+            _lastCommand = verb;
+            _counters.Count(verb.ToLowerInvariant(), false);
+            return await ErrorReplyAsync(MustStartTls).ConfigureAwait(false);
         }
         switch (verb)
         {
@@ -345,7 +355,6 @@ public sealed partial class SmtpSession
     {
         if (CheckHeloFirst) { _counters.Count("mail", false); return await ErrorReplyAsync(503, "5.5.1", "Error: send HELO/EHLO first").ConfigureAwait(false); }
         if (_sender is not null) { _counters.Count("mail", false); return await ErrorReplyAsync(503, "5.5.1", "Error: nested MAIL command").ConfigureAwait(false); }
-        if (_opt.TlsRequired && !_conn.IsTls) { _counters.Count("mail", false); return await ErrorReplyAsync(530, "5.7.0", "Must issue a STARTTLS command first").ConfigureAwait(false); }
         if (!arg.StartsWith("FROM:", StringComparison.OrdinalIgnoreCase))
         { _counters.Count("mail", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: MAIL FROM:<address>").ConfigureAwait(false); }
         var err = PathParser.TryParse(arg[5..], allowNull: true, utf8: true, out var sender, out var parameters);

@@ -46,6 +46,8 @@ public sealed record SmtpdOptions
 
     public bool TlsOffered => TlsLevel is "may" or "encrypt" or "verify" or "secure" or "dane" || WrapperMode;
     public bool TlsRequired => TlsLevel is "encrypt" or "verify" or "secure";
+    /// <summary>Who may AUTH when: encrypt implies smtpd_tls_auth_only, as in Postfix.</summary>
+    public Sasl.AuthGate AuthGate => new(SaslEnabled, TlsAuthOnly || TlsRequired);
 
     public static SmtpdOptions From(Parameters p)
     {
