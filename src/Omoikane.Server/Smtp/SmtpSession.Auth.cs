@@ -126,7 +126,7 @@ public sealed partial class SmtpSession
     {
         Write("334 " + Convert.ToBase64String(challenge) + "\r\n");
         await FlushAsync(_stopping).ConfigureAwait(false);
-        return await _reader.ReadLineAsync(SmtpdOptions.MaxAuthLine, _opt.Timeout, _opt.ForbidBareNewline).ConfigureAwait(false);
+        return await _reader.ReadLineAsync(SmtpdOptions.MaxAuthLine, _opt.Timeout, RejectBareNewline).ConfigureAwait(false);
     }
 
     private async Task<bool> AuthLineFailureAsync(Line line)

@@ -30,6 +30,8 @@ public sealed partial class SmtpSession
     private int _errors;
     private int _junk;
     private bool _quit;
+    private BareNewlineMode _bareNewline;
+    private bool RejectBareNewline => _bareNewline == BareNewlineMode.Reject;
 
     // Transaction state (RFC 5321 §3.3): reset by RSET, HELO/EHLO, end of data.
     private MailAddress? _sender;
@@ -107,6 +109,11 @@ public sealed partial class SmtpSession
                 return;
             }
 
+            // smtpd_forbid_bare_newline_exclusions (default $mynetworks): those clients get "no".
+            _bareNewline = _opt.BareNewline;
+            if (_bareNewline != BareNewlineMode.No && await _policy.IsBareNewlineExcludedAsync(addr, _stopping).ConfigureAwait(false))
+                _bareNewline = BareNewlineMode.No;
+
             // smtpd_delay_reject = no: client restrictions at connect; a refusal answers every later command.
             var clientAnswer = await _policy.CheckClientAsync(PolicyInput(), _stopping).ConfigureAwait(false);
             LogWarnings(clientAnswer);
@@ -144,7 +151,7 @@ public sealed partial class SmtpSession
         while (!_quit)
         {
             var max = _authInProgress ? SmtpdOptions.MaxAuthLine : SmtpdOptions.MaxAuthLine;
-            var line = await _reader.ReadLineAsync(max, _opt.Timeout, _opt.ForbidBareNewline).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(max, _opt.Timeout, RejectBareNewline).ConfigureAwait(false);
             switch (line.Status)
             {
                 case LineStatus.Eof:
@@ -155,7 +162,7 @@ public sealed partial class SmtpSession
                     await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
                     return;
                 case LineStatus.BareLf:
-                    // Postfix smtpd_forbid_bare_newline: reply and disconnect.
+                    // smtpd_forbid_bare_newline = reject: reply and disconnect, as Postfix does.
                     Log($"disconnect: bare <LF> received from {_clientLog}");
                     await ReplyAsync(_opt.BareNewlineRejectCode, "5.5.2", "Error: bare <LF> received").ConfigureAwait(false);
                     _counters.Count("unknown", false);
