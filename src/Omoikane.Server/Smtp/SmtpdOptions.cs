@@ -1,3 +1,4 @@
+using Omoikane.Mail.Smtp;
 using Omoikane.Mail.Config;
 
 namespace Omoikane.Server.Smtp;

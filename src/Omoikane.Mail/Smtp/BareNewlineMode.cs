@@ -1,8 +1,8 @@
-namespace Omoikane.Server.Smtp;
+namespace Omoikane.Mail.Smtp;
 
 /// <summary>
 /// smtpd_forbid_bare_newline with Postfix 3.9's meanings. In every mode only &lt;CR&gt;&lt;LF&gt;.&lt;CR&gt;&lt;LF&gt;
-/// ends data (DataDecoder), and a bare CR is never a line end.
+/// ends data (the smtpd DATA decoder), and a bare CR is never a line end.
 /// </summary>
 public enum BareNewlineMode
 {
