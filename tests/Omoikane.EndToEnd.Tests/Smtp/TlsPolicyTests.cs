@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -157,5 +158,43 @@ public sealed class TlsPolicyTests
             await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>
+    /// A client's TLS 1.2 renegotiation ("R" in openssl s_client) ends the connection; with renegotiation
+    /// allowed the NOOP sent afterwards would get "250 2.0.0 Ok".
+    /// </summary>
+    [SkippableFact]
+    public async Task ClientInitiatedRenegotiationIsRefused()
+    {
+        ExternalProgram.SkipUnlessInstalled("openssl", "openssl");
+        await using var server = await TestServer.StartAsync("", EncryptMasterCf);
+        var psi = new ProcessStartInfo(ExternalProgram.Find("openssl")!)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { "s_client", "-connect", $"127.0.0.1:{server.Port(Submission)}", "-tls1_2", "-starttls", "smtp" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            // Each line on its own, after the previous one had time to act (s_client reads commands per read).
+            foreach (var line in new[] { "R", "NOOP", "QUIT" })
+            {
+                await Task.Delay(1500, cts.Token);
+                if (p.HasExited) break;
+                try { await p.StandardInput.WriteAsync(line + "\n"); await p.StandardInput.FlushAsync(); }
+                catch (IOException) { break; }
+            }
+            p.StandardInput.Close();
+            await p.WaitForExitAsync(cts.Token);
+        }
+        finally { if (!p.HasExited) p.Kill(true); }
+        var output = await stdout + await stderr;
+        Assert.Contains("RENEGOTIATING", output);
+        Assert.DoesNotContain("250 2.0.0 Ok", output);
     }
 }
