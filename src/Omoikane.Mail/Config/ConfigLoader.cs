@@ -211,6 +211,8 @@ public static class ConfigLoader
         if (e.Name is "smtpd_tls_security_level" or "smtp_tls_security_level" or "pop3d_tls_security_level"
             && v is not ("" or "none" or "may" or "encrypt" or "dane" or "verify" or "secure"))
             diags.Error(e.File, e.Line, $"{e.Name} = {v}: expected none, may or encrypt");
+        if (e.Name is "smtpd_forbid_bare_newline" && !Smtp.BareNewlineModes.TryParse(v, out _))
+            diags.Error(e.File, e.Line, $"{e.Name} = {v}: expected normalize, yes (= normalize), reject or no");
     }
 
     public static IEnumerable<string> References(string value)

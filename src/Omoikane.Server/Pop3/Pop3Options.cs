@@ -29,6 +29,8 @@ public sealed record Pop3Options
 
     public bool TlsOffered => TlsLevel is "may" or "encrypt" or "verify" or "secure" or "dane" || WrapperMode;
     public bool TlsRequired => TlsLevel is "encrypt" or "verify" or "secure";
+    /// <summary>Logins are always enabled; at encrypt only after STLS (or on a wrapper-mode service).</summary>
+    public Sasl.AuthGate AuthGate => new(true, TlsRequired);
 
     public static Pop3Options From(Parameters p)
     {

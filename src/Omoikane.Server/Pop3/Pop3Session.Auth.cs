@@ -16,14 +16,20 @@ public sealed partial class Pop3Session
     private bool _plaintextRefused;
     private Maildrop? _maildrop;
 
-    /// <summary>pop3d_tls_security_level = encrypt: no password in the clear before STLS (RFC 2595 §2.2 policy).</summary>
-    private bool PlaintextDisallowed => _opt.TlsRequired && !_conn.IsTls;
+    private const string PlaintextRefusal = "[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
 
-    private IReadOnlyList<string> MechanismsOffered()
+    /// <summary>
+    /// pop3d_tls_security_level = encrypt: no login of any kind before STLS (AuthGate; Dovecot's ssl = required):
+    /// USER, PASS, APOP and AUTH are refused and CAPA lists neither USER nor SASL.
+    /// </summary>
+    private bool LoginNeedsTls => _opt.AuthGate.For(_conn.IsTls) == AuthAvailability.NeedsTls;
+
+    private IReadOnlyList<string> MechanismsOffered() => _opt.AuthGate.Mechanisms(_svc.Sasl, SaslContextForConnection());
+
+    private Task<bool> RefuseBeforeTlsAsync()
     {
-        if (_svc.Sasl is null) return [];
-        var offered = _svc.Sasl.Offered(SaslContextForConnection());
-        return PlaintextDisallowed ? offered.Where(m => !SaslMechanisms.IsPlaintext(m)).ToArray() : offered;
+        _plaintextRefused = true;
+        return BadCommandAsync(PlaintextRefusal);
     }
 
     private SaslContext SaslContextForConnection()
@@ -41,11 +47,7 @@ public sealed partial class Pop3Session
     private async Task<bool> UserAsync(string arg)
     {
         _user = null;
-        if (PlaintextDisallowed)
-        {
-            _plaintextRefused = true;
-            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
-        }
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         var name = arg.Trim();
         if (name.Length == 0) return await BadCommandAsync("Syntax: USER name").ConfigureAwait(false);
         _user = name;
@@ -57,11 +59,7 @@ public sealed partial class Pop3Session
     /// <summary>PASS (RFC 1939 §7): the rest of the line is the password, spaces included.</summary>
     private async Task<bool> PassAsync(string arg)
     {
-        if (PlaintextDisallowed)
-        {
-            _plaintextRefused = true;
-            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
-        }
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         if (_user is not { } user) return await BadCommandAsync("No username given.").ConfigureAwait(false);
         _user = null;   // RFC 1939 §7: after a failed PASS the client starts again with USER
         if (IsBlocked()) return await BlockedAsync(user, "PLAIN").ConfigureAwait(false);
@@ -81,6 +79,7 @@ public sealed partial class Pop3Session
     {
         if (_apopTimestamp is null) return await BadCommandAsync("APOP is not available.").ConfigureAwait(false);
         _user = null;
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2) return await BadCommandAsync("Syntax: APOP name digest").ConfigureAwait(false);
         var (user, digest) = (parts[0], parts[1]);
@@ -113,11 +112,7 @@ public sealed partial class Pop3Session
         }
         if (parts.Length > 2) return await BadCommandAsync("Syntax: AUTH mechanism [initial-response]").ConfigureAwait(false);
         var name = parts[0].ToUpperInvariant();
-        if (PlaintextDisallowed && SaslMechanisms.IsPlaintext(name) && _svc.Sasl is not null)
-        {
-            _plaintextRefused = true;
-            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
-        }
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         if (!offered.Contains(name, StringComparer.Ordinal) || _svc.Sasl!.Create(name, SaslContextForConnection()) is not { } mech)
             return await BadCommandAsync("Unsupported authentication mechanism.").ConfigureAwait(false);
         using var _ = mech;

@@ -194,7 +194,7 @@ public sealed partial class Pop3Session
         Write("TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
         if (_state == Pop3State.Authorization)
         {
-            if (!PlaintextDisallowed) Write("USER\r\n");
+            if (!LoginNeedsTls) Write("USER\r\n");
             var mechanisms = MechanismsOffered();
             if (mechanisms.Count > 0) Write("SASL " + string.Join(' ', mechanisms) + "\r\n");
             if (StlsAvailable) Write("STLS\r\n");

@@ -30,6 +30,8 @@ public sealed partial class SmtpSession
     private int _errors;
     private int _junk;
     private bool _quit;
+    private BareNewlineMode _bareNewline;
+    private bool RejectBareNewline => _bareNewline == BareNewlineMode.Reject;
 
     // Transaction state (RFC 5321 §3.3): reset by RSET, HELO/EHLO, end of data.
     private MailAddress? _sender;
@@ -107,6 +109,11 @@ public sealed partial class SmtpSession
                 return;
             }
 
+            // smtpd_forbid_bare_newline_exclusions (default $mynetworks): those clients get "no".
+            _bareNewline = _opt.BareNewline;
+            if (_bareNewline != BareNewlineMode.No && await _policy.IsBareNewlineExcludedAsync(addr, _stopping).ConfigureAwait(false))
+                _bareNewline = BareNewlineMode.No;
+
             // smtpd_delay_reject = no: client restrictions at connect; a refusal answers every later command.
             var clientAnswer = await _policy.CheckClientAsync(PolicyInput(), _stopping).ConfigureAwait(false);
             LogWarnings(clientAnswer);
@@ -134,6 +141,8 @@ public sealed partial class SmtpSession
         }
     }
 
+    private static readonly SmtpReply MustStartTls = new(530, "5.7.0", "Must issue a STARTTLS command first");
+
     private string? _lastCommand;
     private SmtpReply? _clientReject;
 
@@ -142,7 +151,7 @@ public sealed partial class SmtpSession
         while (!_quit)
         {
             var max = _authInProgress ? SmtpdOptions.MaxAuthLine : SmtpdOptions.MaxAuthLine;
-            var line = await _reader.ReadLineAsync(max, _opt.Timeout, _opt.ForbidBareNewline).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(max, _opt.Timeout, RejectBareNewline).ConfigureAwait(false);
             switch (line.Status)
             {
                 case LineStatus.Eof:
@@ -153,7 +162,7 @@ public sealed partial class SmtpSession
                     await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
                     return;
                 case LineStatus.BareLf:
-                    // Postfix smtpd_forbid_bare_newline: reply and disconnect.
+                    // smtpd_forbid_bare_newline = reject: reply and disconnect, as Postfix does.
                     Log($"disconnect: bare <LF> received from {_clientLog}");
                     await ReplyAsync(_opt.BareNewlineRejectCode, "5.5.2", "Error: bare <LF> received").ConfigureAwait(false);
                     _counters.Count("unknown", false);
@@ -191,6 +200,14 @@ public sealed partial class SmtpSession
             _lastCommand = verb;
             _counters.Count(verb.ToLowerInvariant(), false);
             return await ErrorReplyAsync(refused).ConfigureAwait(false);
+        }
+        // Postfix at smtpd_tls_security_level = encrypt: before TLS only HELO/EHLO, STARTTLS, NOOP, HELP and
+        // QUIT are taken (RFC 3207 §4). BDAT reads and drops its payload first (BdatAsync).
+        if (_opt.TlsRequired && !_conn.IsTls && verb is "MAIL" or "RCPT" or "DATA" or "RSET" or "VRFY" or "AUTH" or "ETRN")
+        {
+            _lastCommand = verb;
+            _counters.Count(verb.ToLowerInvariant(), false);
+            return await ErrorReplyAsync(MustStartTls).ConfigureAwait(false);
         }
         switch (verb)
         {
@@ -345,7 +362,6 @@ public sealed partial class SmtpSession
     {
         if (CheckHeloFirst) { _counters.Count("mail", false); return await ErrorReplyAsync(503, "5.5.1", "Error: send HELO/EHLO first").ConfigureAwait(false); }
         if (_sender is not null) { _counters.Count("mail", false); return await ErrorReplyAsync(503, "5.5.1", "Error: nested MAIL command").ConfigureAwait(false); }
-        if (_opt.TlsRequired && !_conn.IsTls) { _counters.Count("mail", false); return await ErrorReplyAsync(530, "5.7.0", "Must issue a STARTTLS command first").ConfigureAwait(false); }
         if (!arg.StartsWith("FROM:", StringComparison.OrdinalIgnoreCase))
         { _counters.Count("mail", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: MAIL FROM:<address>").ConfigureAwait(false); }
         var err = PathParser.TryParse(arg[5..], allowNull: true, utf8: true, out var sender, out var parameters);

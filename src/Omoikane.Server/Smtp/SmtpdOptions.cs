@@ -1,3 +1,4 @@
+using Omoikane.Mail.Smtp;
 using Omoikane.Mail.Config;
 
 namespace Omoikane.Server.Smtp;
@@ -17,8 +18,8 @@ public sealed record SmtpdOptions
     public TimeSpan ErrorSleepTime { get; init; } = TimeSpan.FromSeconds(1);
     public int JunkCommandLimit { get; init; } = 100;
     public bool DisableVrfy { get; init; } = true;
-    /// <summary>smtpd_forbid_bare_newline: "yes" (refuse bare LF/CR), "no" (keep them as data; data still ends only at CRLF.CRLF).</summary>
-    public bool ForbidBareNewline { get; init; } = true;
+    /// <summary>smtpd_forbid_bare_newline (Postfix 3.9): normalize (default, alias yes), reject or no; see BareNewlineMode.</summary>
+    public BareNewlineMode BareNewline { get; init; } = BareNewlineMode.Normalize;
     public int BareNewlineRejectCode { get; init; } = 550;
     public bool SaslEnabled { get; init; }
     public string TlsLevel { get; init; } = "";
@@ -46,13 +47,15 @@ public sealed record SmtpdOptions
 
     public bool TlsOffered => TlsLevel is "may" or "encrypt" or "verify" or "secure" or "dane" || WrapperMode;
     public bool TlsRequired => TlsLevel is "encrypt" or "verify" or "secure";
+    /// <summary>Who may AUTH when: encrypt implies smtpd_tls_auth_only, as in Postfix.</summary>
+    public Sasl.AuthGate AuthGate => new(SaslEnabled, TlsAuthOnly || TlsRequired);
 
     public static SmtpdOptions From(Parameters p)
     {
         var level = p.Get("smtpd_tls_security_level");
         if (level.Length == 0)
             level = p.GetBool("smtpd_enforce_tls") ? "encrypt" : p.GetBool("smtpd_use_tls") ? "may" : "none";
-        var bare = p.Get("smtpd_forbid_bare_newline").Trim().ToLowerInvariant();
+        BareNewlineModes.TryParse(p.Get("smtpd_forbid_bare_newline"), out var bare);
         return new SmtpdOptions
         {
             MyHostname = p.Get("myhostname"),
@@ -67,7 +70,7 @@ public sealed record SmtpdOptions
             ErrorSleepTime = p.GetTime("smtpd_error_sleep_time"),
             JunkCommandLimit = Math.Max(1, p.GetInt("smtpd_junk_command_limit")),
             DisableVrfy = p.GetBool("disable_vrfy_command"),
-            ForbidBareNewline = bare is not ("no" or "normalize"),
+            BareNewline = bare,
             BareNewlineRejectCode = p.GetInt("smtpd_forbid_bare_newline_reject_code"),
             SaslEnabled = p.GetBool("smtpd_sasl_auth_enable"),
             TlsLevel = level,

@@ -62,13 +62,13 @@ public sealed class Connection : IAsyncDisposable
         var tls = new SslStream(_network, leaveInnerStreamOpen: true);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
-        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        // TLS 1.2/1.3 only, no client-initiated renegotiation, forward-secret AEAD suites (TlsPolicy).
+        await tls.AuthenticateAsServerAsync(Mail.Smtp.TlsPolicy.Apply(new SslServerAuthenticationOptions
         {
             ServerCertificate = certificate,
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        }, cts.Token).ConfigureAwait(false);
+        }), cts.Token).ConfigureAwait(false);
         _tls = tls;
         _stream = tls;
         CreatePipes();
