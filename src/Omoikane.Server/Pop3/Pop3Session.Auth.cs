@@ -184,7 +184,7 @@ public sealed partial class Pop3Session
 
     private async Task<bool> TempFailAsync(string user, string method, string reason)
     {
-        Warn($"pop3-login: user store unavailable for user=<{user}>, method={method}: {reason}");
+        Warn($"pop3-login: user store unavailable for user=<{Mail.Logging.LogText.DovecotField(user)}>, method={Mail.Logging.LogText.DovecotField(method)}: {reason}");
         await ErrAsync("[SYS/TEMP] Temporary authentication failure.").ConfigureAwait(false);
         return true;
     }
