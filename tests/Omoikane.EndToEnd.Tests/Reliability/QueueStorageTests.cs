@@ -60,7 +60,7 @@ public sealed class QueueStorageTests
     }
 
     [Fact]
-    public async Task CorruptTruncatedAndTornQueueFilesAreQuarantinedAtStart()
+    public async Task CorruptAndTruncatedQueueFilesAreQuarantinedAtStart()
     {
         var ids = new List<(string Id, string Kind)>();
         var good = QueueId.Next();
