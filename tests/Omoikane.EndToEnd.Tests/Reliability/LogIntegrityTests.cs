@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Omoikane.EndToEnd.Tests.Outbound;
 using Omoikane.EndToEnd.Tests.Support;
 
 namespace Omoikane.EndToEnd.Tests.Reliability;
@@ -108,6 +109,21 @@ public sealed class LogIntegrityTests
         Assert.True(field.Success, line);
         Assert.DoesNotMatch("[<>, ]", field.Groups["user"].Value);
         AssertMaillogPrintable(server.MaillogPath);
+    }
+
+    [Fact]
+    public async Task ControlCharactersInARemoteServersReplyAreLoggedAsQuestionMarks()
+    {
+        await using var s = new OutboundScenario();
+        var address = LoopbackAddresses.Next();
+        var peer = new ScriptedSmtpPeer(address, 0, _ => "451 4.3.0 \x1b[2J\u009b\u202ebad\x07 reply");
+        s.Own(peer);
+        var sender = await s.StartSenderAsync($"transport_maps = inline:{{ remote.test=smtp:[{address}]:{peer.EndPoint.Port} }}");
+        await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["bob@remote.test"], OutboundScenario.Message("x", "body\n"));
+        await Poll.UntilAsync(() => sender.Maillog.Contains(
+            $"status=deferred (host {address}[{address}] said: 451 4.3.0 ?[2J??bad? reply (in reply to RCPT TO command))", StringComparison.Ordinal),
+            "the deferral, logged printable");
+        AssertMaillogPrintable(sender.MaillogPath);
     }
 
     /// <summary>The client address fail2ban would ban for each failure line of the maillog.</summary>
