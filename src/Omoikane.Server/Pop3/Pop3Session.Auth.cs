@@ -230,7 +230,7 @@ public sealed partial class Pop3Session
         var status = Maildrop.Open(_svc.MailboxBase, address, _svc.Locks, out var drop, out var error);
         if (status == MaildropStatus.InUse)
         {
-            Log($"pop3-login: Login refused, mailbox in use: user=<{address}>, method={method}, {Endpoints}");
+            Log($"pop3-login: Login refused, mailbox in use: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
             await ErrAsync("[IN-USE] Mailbox is locked by another POP3 session.").ConfigureAwait(false);
             return true;
         }
@@ -245,7 +245,7 @@ public sealed partial class Pop3Session
         _state = Pop3State.Transaction;
         _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
         _svc.PopBeforeSmtp?.Record(_conn.RemoteAddress, _svc.Time.GetUtcNow());
-        Log($"pop3-login: Login: user=<{address}>, method={method}, {Endpoints}");
+        Log($"pop3-login: Login: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
         await OkAsync($"Logged in, {drop!.Count} messages ({drop.Size} octets).").ConfigureAwait(false);
         return true;
     }
