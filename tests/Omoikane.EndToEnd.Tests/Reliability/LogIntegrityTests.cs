@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Omoikane.EndToEnd.Tests.Dns;
 using Omoikane.EndToEnd.Tests.Outbound;
 using Omoikane.EndToEnd.Tests.Support;
 
@@ -124,6 +125,22 @@ public sealed class LogIntegrityTests
             $"status=deferred (host {address}[{address}] said: 451 4.3.0 ?[2J??bad? reply (in reply to RCPT TO command))", StringComparison.Ordinal),
             "the deferral, logged printable");
         AssertMaillogPrintable(sender.MaillogPath);
+    }
+
+    [Fact]
+    public async Task ControlCharactersInADnsblTxtRecordReachNeitherTheReplyNorTheLogRaw()
+    {
+        await using var server = await DnsPolicyServer.StartAsync(
+            dns => dns.AddA("9.2.0.127.rbl.example.net", "127.0.0.2").AddTxt("9.2.0.127.rbl.example.net", "listed\r\n250 2.1.5 Ok\x1b[2J\u009b"),
+            "smtpd_client_restrictions = reject_rbl_client rbl.example.net");
+        await using var client = await server.ConnectAsync("127.0.2.9");
+        Assert.StartsWith("250 ", await client.CommandAsync($"MAIL FROM:<{DnsPolicyServer.Sender}>"));
+        const string expected = "554 5.7.1 Service unavailable; Client host [127.0.2.9] blocked using rbl.example.net; listed??250 2.1.5 Ok?[2J?";
+        Assert.Equal(expected, await client.CommandAsync($"RCPT TO:<{DnsPolicyServer.User}>"));
+        // The reply was one line: the next command gets its own answer.
+        Assert.StartsWith("250 ", await client.CommandAsync("NOOP"));
+        Assert.Contains(expected, await server.WaitForLogLineAsync("NOQUEUE: reject: RCPT from unknown[127.0.2.9]"));
+        AssertMaillogPrintable(server.MaillogPath);
     }
 
     /// <summary>The client address fail2ban would ban for each failure line of the maillog.</summary>
