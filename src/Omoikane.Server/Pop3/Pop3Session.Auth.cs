@@ -179,7 +179,7 @@ public sealed partial class Pop3Session
 
     private async Task<bool> TempFailAsync(string user, string method, string reason)
     {
-        Warn($"pop3-login: user store unavailable for user=<{user}>, method={method}: {reason}");
+        Warn($"pop3-login: user store unavailable for user=<{Mail.Logging.LogText.DovecotField(user)}>, method={Mail.Logging.LogText.DovecotField(method)}: {reason}");
         await ErrAsync("[SYS/TEMP] Temporary authentication failure.").ConfigureAwait(false);
         return true;
     }
@@ -225,7 +225,7 @@ public sealed partial class Pop3Session
         var status = Maildrop.Open(_svc.MailboxBase, address, _svc.Locks, out var drop, out var error);
         if (status == MaildropStatus.InUse)
         {
-            Log($"pop3-login: Login refused, mailbox in use: user=<{address}>, method={method}, {Endpoints}");
+            Log($"pop3-login: Login refused, mailbox in use: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
             await ErrAsync("[IN-USE] Mailbox is locked by another POP3 session.").ConfigureAwait(false);
             return true;
         }
@@ -240,7 +240,7 @@ public sealed partial class Pop3Session
         _state = Pop3State.Transaction;
         _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
         _svc.PopBeforeSmtp?.Record(_conn.RemoteAddress, _svc.Time.GetUtcNow());
-        Log($"pop3-login: Login: user=<{address}>, method={method}, {Endpoints}");
+        Log($"pop3-login: Login: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
         await OkAsync($"Logged in, {drop!.Count} messages ({drop.Size} octets).").ConfigureAwait(false);
         return true;
     }

@@ -158,7 +158,7 @@ public sealed partial class SmtpSession
         finally { await writer.DisposeAsync().ConfigureAwait(false); }
         var id = writer.Id;
         var committed = writer.Committed();
-        _svc.Log.Write(_opt.SyslogName, "cleanup", $"{id}: message-id={message.MessageId ?? ""}");
+        _logSession.Write(_opt.SyslogName, "cleanup", $"{id}: message-id={message.MessageId ?? ""}");
         _svc.Enqueue(committed);
         _counters.Count(counter, true);
         _chunkWriter = null; // committed: nothing to abort

@@ -43,6 +43,8 @@ public sealed partial class SmtpSession
 
     private string? _saslUser;
     private string? _saslMethod;
+    // The number in this session's "smtpd[N]" (and its cleanup line), freed when the session ends.
+    private readonly Mail.Logging.LogSession _logSession;
 
     public SmtpSession(Connection connection, SmtpServices services, CancellationToken stopping)
     {
@@ -52,12 +54,13 @@ public sealed partial class SmtpSession
         _stopping = stopping;
         _reader = new LineReader(() => _conn.Input, FlushAsync, stopping);
         _policy = services.NewPolicy();
+        _logSession = services.Log.BeginSession();
     }
 
     private string Protocol => !_esmtp ? "SMTP" : "ESMTP" + (_conn.IsTls ? "S" : "") + (_saslUser is not null ? "A" : "");
 
-    private void Log(string text) => _svc.Log.Write(_opt.SyslogName, "smtpd", text);
-    private void Warn(string text) => _svc.Log.Write(_opt.SyslogName, "smtpd", "warning: " + text);
+    private void Log(string text) => _logSession.Write(_opt.SyslogName, "smtpd", text);
+    private void Warn(string text) => _logSession.Write(_opt.SyslogName, "smtpd", "warning: " + text);
 
     private Mail.Policy.PolicyContext PolicyInput(MailAddress? rcpt = null) => new Mail.Policy.PolicyContext
     {
@@ -138,6 +141,7 @@ public sealed partial class SmtpSession
             if (counted) _svc.Connections!.Close(addr);
             if (_clientLog.Length > 0)
                 Log($"disconnect from {_clientLog}{_counters}");
+            _logSession.Dispose();
         }
     }
 

@@ -31,8 +31,10 @@ public sealed class HostsAccessGate(
         }, ct).ConfigureAwait(false);
         if (decision.Granted) return true;
         var name = identity?.Name ?? ClientIdentity.Unknown;
-        log.Write(syslogName, program,
-            $"warning: hosts_access: refused connect from {name}[{address}] to service {daemonNames.First()} ({decision.Rule!.File}:{decision.Rule.Line})");
+        // A refused connection is a short session of its own: its line carries a session number.
+        using (var session = log.BeginSession())
+            session.Write(syslogName, program,
+                $"warning: hosts_access: refused connect from {name}[{address}] to service {daemonNames.First()} ({decision.Rule!.File}:{decision.Rule.Line})");
         if (_refusal is not null)
         {
             try
