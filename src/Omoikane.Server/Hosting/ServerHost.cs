@@ -61,6 +61,8 @@ public sealed class ServerHost : IAsyncDisposable
     public IDnsResolver Dns { get; }
     public PopBeforeSmtpRegistry PopBeforeSmtp { get; }
     public AuthThrottle AuthThrottle { get; }
+    /// <summary>SCRAM salts for unknown users, from a secret kept in data_directory.</summary>
+    public ScramFakeSalt ScramFakeSalt { get; }
     public MaildirWriter Maildir { get; }
     public TableFactory Tables { get; }
     /// <summary>Delivery to other hosts: the SMTP client unless <see cref="ServerHostOptions.RemoteTransport"/> replaces it.</summary>
@@ -84,6 +86,7 @@ public sealed class ServerHost : IAsyncDisposable
         Spool = new Spool(config.QueueDirectory, _commit);
         Spool.EnsureDirectories();
         Users = new FileUserStore(main.Get("user_database"), CredentialOptions.FromParameters(main));
+        ScramFakeSalt = ScramFakeSalt.LoadOrCreate(config.DataDirectory, CredentialOptions.FromParameters(main));
         Tables = new TableFactory(config.ConfigDirectory);
         var diags = new ConfigDiagnostics();
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
@@ -189,7 +192,7 @@ public sealed class ServerHost : IAsyncDisposable
                     if (errors is not null && d.Severity == DiagnosticSeverity.Error) errors.Error(d.File, d.Line, d.Message);
                     else warnings.Add(d.ToString());
                 }
-                var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p));
+                var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p), ScramFakeSalt);
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
                     Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
@@ -233,7 +236,7 @@ public sealed class ServerHost : IAsyncDisposable
         return new Pop3Services
         {
             Options = pop3Options, Log = Log, Users = Users, MailboxBase = config.MailboxBase,
-            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
+            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p), ScramFakeSalt), AuthThrottle = AuthThrottle,
             PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
         };
     }
