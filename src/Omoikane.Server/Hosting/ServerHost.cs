@@ -27,6 +27,8 @@ public sealed record ServerHostOptions
     public bool EphemeralPorts { get; init; }
     /// <summary>Extra hook to build the remote transport (the SMTP client) once the queue exists.</summary>
     public Func<ServerHost, IRemoteTransport>? RemoteTransport { get; init; }
+    /// <summary>Replaces the failed-login throttle's delays and limits (tests: short delays).</summary>
+    public AuthThrottleOptions? AuthThrottle { get; init; }
 }
 
 /// <summary>
@@ -39,7 +41,7 @@ public sealed class ServerHost : IAsyncDisposable
     private readonly GroupCommit _commit;
     private readonly GroupCommit _deliveryCommit;
     private readonly ServerHostOptions _options;
-    private readonly ClientConnectionCounter _counter = new();
+    private readonly ClientConnectionCounter _counter;
     private readonly SwappableTableList _aliasMaps = new();
     private readonly object _reloadGate = new();
     private readonly List<Task> _retiring = new();
@@ -96,7 +98,9 @@ public sealed class ServerHost : IAsyncDisposable
         Dns = DnsResolver.FromParameters(main, options.Time);
         _hostsAccess = CreateHostsAccess(main);
         PopBeforeSmtp = PopBeforeSmtpRegistry.FromParameters(main);
-        AuthThrottle = new AuthThrottle(AuthThrottleOptions.Default, options.Time);
+        var ipv6Prefix = main.GetInt("smtpd_client_ipv6_prefix_length");
+        _counter = new ClientConnectionCounter(ipv6Prefix);
+        AuthThrottle = new AuthThrottle((options.AuthThrottle ?? AuthThrottleOptions.Default) with { Ipv6PrefixLength = ipv6Prefix }, options.Time);
         RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
         Queue = new QueueManager(Spool, Maildir, Local, RemoteTransport, Log, QueueManagerOptions.From(main), options.Time);
     }

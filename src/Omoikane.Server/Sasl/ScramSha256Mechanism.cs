@@ -133,6 +133,7 @@ public sealed class ScramSha256Mechanism : SaslMechanism
         catch (ArgumentException) { return Error("invalid-username-encoding", "user name fails SASLprep"); }
         if (authzid is not null && !SameUser(authzid, username)) return Error("other-error", "authorization identity differs from user name");
 
+        AttemptedUser = username;
         _user = _users.Find(username);
         _credential = _user?.Scram;
         ReadOnlySpan<byte> salt;
