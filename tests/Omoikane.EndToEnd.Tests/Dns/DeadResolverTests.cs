@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Omoikane.EndToEnd.Tests.Support;
+using Omoikane.TestSupport.Dns;
 
 namespace Omoikane.EndToEnd.Tests.Dns;
 
@@ -22,12 +22,6 @@ public sealed class DeadResolverTests
         smtpd_client_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unknown_client_hostname
         """;
 
-    private static IPEndPoint DeadPort()
-    {
-        using var u = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)u.Client.LocalEndPoint!;
-    }
-
     /// <summary>Connects and returns the banner and how long it took.</summary>
     private static async Task<(RawSmtpClient Client, string Banner, TimeSpan Took)> ConnectAsync(IPEndPoint server, IPAddress source)
     {
@@ -40,7 +34,7 @@ public sealed class DeadResolverTests
     [Fact]
     public async Task UnreachableResolverKeepsTheServerUsable()
     {
-        await using var server = await TestServer.StartAsync(MainCf(DeadPort().ToString()));
+        await using var server = await TestServer.StartAsync(MainCf(DeadDnsEndPoints.Refusing().ToString()));
         server.AddUser("alice@example.test", "secret");
 
         // From mynetworks: banner at once, mail accepted and delivered, client named unknown[127.0.0.1].
@@ -88,7 +82,7 @@ public sealed class DeadResolverTests
     [Fact]
     public async Task SilentResolverDelaysTheBannerAtMostDnsTimeout()
     {
-        using var silent = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));   // receives, never answers
+        using var silent = DeadDnsEndPoints.Silent();
         await using var server = await TestServer.StartAsync(MainCf(((IPEndPoint)silent.Client.LocalEndPoint!).ToString(), "2s"));
         var (c, banner, took) = await ConnectAsync(server.EndPoint(), IPAddress.Loopback);
         await using var client = c;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Omoikane.Mail.Config;
 using Omoikane.Mail.Dns;
 using Omoikane.TestSupport.Dns;
@@ -13,20 +12,13 @@ namespace Omoikane.Mail.Tests.Dns;
 /// </summary>
 public sealed class DeadDnsServerTests
 {
-    /// <summary>A loopback UDP port with nothing bound to it.</summary>
-    public static IPEndPoint DeadPort()
-    {
-        using var u = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)u.Client.LocalEndPoint!;
-    }
-
     private static DnsResolver FromParameters(string servers, string timeout)
         => DnsResolver.FromParameters(Parameters.Defaults().With("dns_servers", servers).With("dns_timeout", timeout));
 
     [Fact]
     public async Task UnreachableServerFailsAtOnceAsTempFail()
     {
-        var resolver = FromParameters(DeadPort().ToString(), "5s");
+        var resolver = FromParameters(DeadDnsEndPoints.Refusing().ToString(), "5s");
         var watch = Stopwatch.StartNew();
         var first = await resolver.LookupPtrAsync(IPAddress.Parse("127.0.0.5"));
         var firstTime = watch.Elapsed;
@@ -43,7 +35,7 @@ public sealed class DeadDnsServerTests
     [Fact]
     public async Task SilentServerFailsWithinDnsTimeout()
     {
-        using var silent = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));   // receives, never answers
+        using var silent = DeadDnsEndPoints.Silent();
         var resolver = FromParameters(((IPEndPoint)silent.Client.LocalEndPoint!).ToString(), "1s");
         var watch = Stopwatch.StartNew();
         var answer = await resolver.LookupPtrAsync(IPAddress.Parse("127.0.0.6"));
@@ -56,7 +48,7 @@ public sealed class DeadDnsServerTests
     {
         await using var live = LoopbackDnsServer.Start();
         live.AddA("one.example.test", "192.0.2.1").AddA("two.example.test", "192.0.2.2");
-        var resolver = FromParameters($"{DeadPort()} {live.DnsServersValue}", "4s");
+        var resolver = FromParameters($"{DeadDnsEndPoints.Refusing()} {live.DnsServersValue}", "4s");
         Assert.Equal(DnsStatus.Ok, (await resolver.LookupAddressesAsync("one.example.test")).Status);
         var watch = Stopwatch.StartNew();
         Assert.Equal(DnsStatus.Ok, (await resolver.LookupAddressesAsync("two.example.test")).Status);
