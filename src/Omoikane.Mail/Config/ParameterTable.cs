@@ -72,6 +72,7 @@ public static class ParameterTable
         new("smtpd_client_recipient_rate_limit", "0", ParameterKind.Int),
         new("smtpd_client_auth_rate_limit", "0", ParameterKind.Int),
         new("smtpd_client_event_limit_exceptions", "$mynetworks", ParameterKind.List),
+        new("smtpd_client_ipv6_prefix_length", "84", ParameterKind.Int, 0, 128),
         new("anvil_rate_time_unit", "60s", ParameterKind.Time, 1),
         new("disable_vrfy_command", "yes", ParameterKind.Bool),
         new("smtpd_recipient_limit", "1000", ParameterKind.Int, 1),

@@ -27,6 +27,8 @@ public sealed record ServerHostOptions
     public bool EphemeralPorts { get; init; }
     /// <summary>Extra hook to build the remote transport (the SMTP client) once the queue exists.</summary>
     public Func<ServerHost, IRemoteTransport>? RemoteTransport { get; init; }
+    /// <summary>Replaces the failed-login throttle's delays and limits (tests: short delays).</summary>
+    public AuthThrottleOptions? AuthThrottle { get; init; }
 }
 
 /// <summary>
@@ -39,7 +41,7 @@ public sealed class ServerHost : IAsyncDisposable
     private readonly GroupCommit _commit;
     private readonly GroupCommit _deliveryCommit;
     private readonly ServerHostOptions _options;
-    private readonly ClientConnectionCounter _counter = new();
+    private readonly ClientConnectionCounter _counter;
     private readonly SwappableTableList _aliasMaps = new();
     private readonly object _reloadGate = new();
     private readonly List<Task> _retiring = new();
@@ -61,6 +63,8 @@ public sealed class ServerHost : IAsyncDisposable
     public IDnsResolver Dns { get; }
     public PopBeforeSmtpRegistry PopBeforeSmtp { get; }
     public AuthThrottle AuthThrottle { get; }
+    /// <summary>SCRAM salts for unknown users, from a secret kept in data_directory.</summary>
+    public ScramFakeSalt ScramFakeSalt { get; }
     public MaildirWriter Maildir { get; }
     public TableFactory Tables { get; }
     /// <summary>Delivery to other hosts: the SMTP client unless <see cref="ServerHostOptions.RemoteTransport"/> replaces it.</summary>
@@ -84,6 +88,7 @@ public sealed class ServerHost : IAsyncDisposable
         Spool = new Spool(config.QueueDirectory, _commit);
         Spool.EnsureDirectories();
         Users = new FileUserStore(main.Get("user_database"), CredentialOptions.FromParameters(main));
+        ScramFakeSalt = ScramFakeSalt.LoadOrCreate(config.DataDirectory, CredentialOptions.FromParameters(main));
         Tables = new TableFactory(config.ConfigDirectory);
         var diags = new ConfigDiagnostics();
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
@@ -94,7 +99,9 @@ public sealed class ServerHost : IAsyncDisposable
         Dns = DnsResolver.FromParameters(main, options.Time);
         _hostsAccess = CreateHostsAccess(main);
         PopBeforeSmtp = PopBeforeSmtpRegistry.FromParameters(main);
-        AuthThrottle = new AuthThrottle(AuthThrottleOptions.Default, options.Time);
+        var ipv6Prefix = main.GetInt("smtpd_client_ipv6_prefix_length");
+        _counter = new ClientConnectionCounter(ipv6Prefix);
+        AuthThrottle = new AuthThrottle((options.AuthThrottle ?? AuthThrottleOptions.Default) with { Ipv6PrefixLength = ipv6Prefix }, options.Time);
         RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
         Queue = new QueueManager(Spool, Maildir, Local, RemoteTransport, Log, QueueManagerOptions.From(main), options.Time);
     }
@@ -190,7 +197,7 @@ public sealed class ServerHost : IAsyncDisposable
                     if (errors is not null && d.Severity == DiagnosticSeverity.Error) errors.Error(d.File, d.Line, d.Message);
                     else warnings.Add(d.ToString());
                 }
-                var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p));
+                var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p), ScramFakeSalt);
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
                     Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
@@ -234,7 +241,7 @@ public sealed class ServerHost : IAsyncDisposable
         return new Pop3Services
         {
             Options = pop3Options, Log = Log, Users = Users, MailboxBase = config.MailboxBase,
-            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
+            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p), ScramFakeSalt), AuthThrottle = AuthThrottle,
             PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
         };
     }

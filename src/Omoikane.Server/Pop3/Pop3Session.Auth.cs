@@ -133,7 +133,7 @@ public sealed partial class Pop3Session
             SaslExchangeStatus.Cancelled => await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false),
             SaslExchangeStatus.BadBase64 => await BadCommandAsync("Invalid base64 data in response.").ConfigureAwait(false),
             SaslExchangeStatus.LineFailed => await AuthLineFailureAsync(result.Line).ConfigureAwait(false),
-            _ => await LoginFailedAsync("", name).ConfigureAwait(false),
+            _ => await LoginFailedAsync("", name, mech.AttemptedUser).ConfigureAwait(false),
         };
     }
 
@@ -188,7 +188,8 @@ public sealed partial class Pop3Session
     /// A failed login: the shared throttle delays the answer and may drop the client;
     /// pop3d_login_failure_limit drops it after that many failures in this session.
     /// </summary>
-    private async Task<bool> LoginFailedAsync(string user, string method)
+    /// <param name="account">The account the attempt was against, for the throttle, when <paramref name="user"/> (logged) is not it.</param>
+    private async Task<bool> LoginFailedAsync(string user, string method, string? account = null)
     {
         _authFailures++;
         _lastUser = user;
@@ -196,7 +197,7 @@ public sealed partial class Pop3Session
         bool disconnect = _opt.LoginFailureLimit > 0 && _authFailures >= _opt.LoginFailureLimit;
         if (_svc.AuthThrottle is { } throttle)
         {
-            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+            var verdict = throttle.RecordFailure(_conn.RemoteAddress, account ?? user);
             if (verdict.Delay > TimeSpan.Zero)
             {
                 await FlushAsync(_stopping).ConfigureAwait(false);
@@ -238,7 +239,7 @@ public sealed partial class Pop3Session
         _maildrop = drop;
         _address = address;
         _state = Pop3State.Transaction;
-        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
+        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress, address);
         _svc.PopBeforeSmtp?.Record(_conn.RemoteAddress, _svc.Time.GetUtcNow());
         Log($"pop3-login: Login: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
         await OkAsync($"Logged in, {drop!.Count} messages ({drop.Size} octets).").ConfigureAwait(false);

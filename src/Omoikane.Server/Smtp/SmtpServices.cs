@@ -27,13 +27,13 @@ public sealed class SmtpServices
 
     /// <summary>smtpd_client_auth_rate_limit: AUTH commands per client per anvil_rate_time_unit.</summary>
     public Sasl.AuthRateLimiter AuthRates => LazyInitializer.EnsureInitialized(ref _authRates,
-        () => new Sasl.AuthRateLimiter(Options.AuthRateLimit, Options.AnvilRateTimeUnit, Time));
+        () => new Sasl.AuthRateLimiter(Options.AuthRateLimit, Options.AnvilRateTimeUnit, Time, ipv6PrefixLength: Options.Ipv6PrefixLength));
 
     private ClientConnectionRateLimiter? _connectionRates;
 
     /// <summary>smtpd_client_connection_rate_limit for this service, made on first use from Options.</summary>
     public ClientConnectionRateLimiter ConnectionRates => LazyInitializer.EnsureInitialized(ref _connectionRates,
-        () => new ClientConnectionRateLimiter(Options.ConnectionRateLimit, Options.AnvilRateTimeUnit, Time));
+        () => new ClientConnectionRateLimiter(Options.ConnectionRateLimit, Options.AnvilRateTimeUnit, Time, Options.Ipv6PrefixLength));
     /// <summary>DKIM signing of our own mail and SPF/DKIM/DMARC checks of mail from outside (null: neither).</summary>
     public Mail.Authentication.MessageAuthentication? Authentication { get; init; }
 }

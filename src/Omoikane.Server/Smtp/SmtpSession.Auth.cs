@@ -73,7 +73,7 @@ public sealed partial class SmtpSession
         {
             case SaslExchangeStatus.Success:
                 _saslUser = mech.AuthenticatedUser;
-                _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
+                _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress, _saslUser!);
                 _saslMethod = name;
                 _counters.Count("auth", true);
                 await ReplyAsync(235, "2.7.0", "Authentication successful").ConfigureAwait(false);
@@ -98,7 +98,7 @@ public sealed partial class SmtpSession
         Warn($"{_clientLog}: SASL {name} authentication failed: authentication failure");
         if (_svc.AuthThrottle is { } throttle)
         {
-            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+            var verdict = throttle.RecordFailure(_conn.RemoteAddress, mech.AttemptedUser);
             if (verdict.Delay > TimeSpan.Zero) await Task.Delay(verdict.Delay, _svc.Time, _stopping).ConfigureAwait(false);
             if (verdict.Disconnect)
             {

@@ -38,6 +38,8 @@ public sealed record SmtpdOptions
     public IReadOnlyList<string> SaslTlsSecurityOptions { get; init; } = ["noanonymous"];
     public IReadOnlyList<string> SaslMechanisms { get; init; } = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"];
     public int AuthRateLimit { get; init; }
+    /// <summary>smtpd_client_ipv6_prefix_length: IPv6 clients are counted by this network (Postfix 3.8).</summary>
+    public int Ipv6PrefixLength { get; init; } = Sasl.ClientKey.DefaultIpv6PrefixLength;
     public IReadOnlyList<string> DiscardEhloKeywords { get; init; } = [];
 
     /// <summary>Command lines: RFC 5321 §4.5.3.1.4 allows 512, extensions raise it; Postfix reads up to line_length_limit 2048.</summary>
@@ -88,6 +90,7 @@ public sealed record SmtpdOptions
             SaslTlsSecurityOptions = p.GetList("smtpd_sasl_tls_security_options"),
             SaslMechanisms = p.GetList("smtpd_sasl_mechanisms"),
             AuthRateLimit = p.GetInt("smtpd_client_auth_rate_limit"),
+            Ipv6PrefixLength = p.GetInt("smtpd_client_ipv6_prefix_length"),
             DiscardEhloKeywords = p.GetList("smtpd_discard_ehlo_keywords"),
         };
     }
