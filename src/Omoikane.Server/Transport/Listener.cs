@@ -28,10 +28,31 @@ public sealed class Listener : IAsyncDisposable
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
             _socket.DualMode = true;
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _socket.Bind(endpoint);
-        _socket.Listen(1024);
+        AllowRebindAfterRestart(_socket);
+        try
+        {
+            _socket.Bind(endpoint);
+            _socket.Listen(1024);
+        }
+        catch (SocketException ex)
+        {
+            _socket.Dispose();
+            throw new ListenException(endpoint, ex);
+        }
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    /// <summary>
+    /// Exclusive binding: a second socket (another server, a second instance) cannot bind the port while this one
+    /// listens. .NET's ReuseAddress option also sets SO_REUSEPORT on Linux, which lets several processes share a
+    /// port and split its connections; only SO_REUSEADDR is set here, and only so that a restart can bind while
+    /// connections of the previous run linger in TIME_WAIT (what Postfix does).
+    /// </summary>
+    private static void AllowRebindAfterRestart(Socket socket)
+    {
+        if (OperatingSystem.IsWindows()) { socket.ExclusiveAddressUse = true; return; }
+        const int SolSocket = 1, SoReuseAddr = 2; // Linux values
+        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
     }
 
     public IPEndPoint EndPoint { get; }
@@ -121,4 +142,13 @@ public sealed class Listener : IAsyncDisposable
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         _socket.Dispose();
     }
+}
+
+/// <summary>A listening address that cannot be bound; the message names the address and the reason in one line.</summary>
+public sealed class ListenException(IPEndPoint endpoint, SocketException inner) : SocketException(inner.ErrorCode)
+{
+    public IPEndPoint EndPoint { get; } = endpoint;
+    public override string Message { get; } = inner.SocketErrorCode == SocketError.AddressAlreadyInUse
+        ? $"cannot listen on {endpoint}: address already in use (another server, or another program, holds the port)"
+        : $"cannot listen on {endpoint}: {inner.Message}";
 }
