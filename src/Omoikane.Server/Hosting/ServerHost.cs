@@ -33,13 +33,12 @@ public sealed record ServerHostOptions
 /// The whole server in one process: the queue manager and local delivery, and one listener per master.cf
 /// service (smtpd, pop3d), all sharing the user store, the DNS resolver, the policy tables and the log.
 /// </summary>
-public sealed class ServerHost : IAsyncDisposable
+public sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly List<(MasterService Service, Listener Listener)> _listeners = new();
     private readonly GroupCommit _commit;
     private readonly GroupCommit _deliveryCommit;
     private readonly ServerHostOptions _options;
-    private readonly ClientConnectionCounter _counter = new();
     private readonly SwappableTableList _aliasMaps = new();
     private readonly object _reloadGate = new();
     private readonly List<Task> _retiring = new();
@@ -138,7 +137,7 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     /// <summary>What a listener runs for one service: the session handler and the hosts_access gate, built from one configuration.</summary>
-    private sealed record ServiceRuntime(Func<Connection, CancellationToken, Task> Handler, HostsAccessGate Gate);
+    private sealed record ServiceRuntime(Func<Connection, CancellationToken, Task> Handler, HostsAccessGate Gate, ConnectionLimit Limit);
 
     private static string ServiceKey(MasterService service) => service.Service + "/" + service.Command;
 
@@ -156,7 +155,8 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     private Listener NewListener(MasterService service, IPEndPoint ep, ServiceRuntime runtime)
-        => new(ep, service.MaxProc, runtime.Handler, msg => Log.Warning("master", msg)) { Admit = runtime.Gate.AdmitAsync };
+        => new(ep, service.MaxProc, runtime.Handler, msg => Log.Warning("master", msg), service.Service)
+        { Admit = runtime.Gate.AdmitAsync, Limit = runtime.Limit };
 
     /// <summary>
     /// Builds every smtpd and pop3d service of a configuration: options, restriction lists and their tables,
@@ -202,8 +202,8 @@ public sealed class ServerHost : IAsyncDisposable
                     ResolveClient = p.GetBool("smtpd_peername_lookup")
                         ? (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct)
                         : (_, _) => ValueTask.FromResult(ClientIdentity.UnknownPerm),
-                    Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = _counter,
-                    Time = _options.Time, Authentication = authentication,
+                    Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle,
+                    Time = _options.Time, Authentication = authentication, StressOptions = SmtpdOptions.From(p.UnderStress()),
                 };
                 handler = (conn, ct) => new SmtpSession(conn, services, ct).RunAsync();
                 refusal = smtpd.WrapperMode ? null : $"421 4.7.0 {p.Get("myhostname")} Service unavailable - try again later";
@@ -219,7 +219,7 @@ public sealed class ServerHost : IAsyncDisposable
             else continue;
             var gate = new HostsAccessGate(_hostsAccess, [service.Command, service.Service], refusal,
                 (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct), Log, p.Get("syslog_name"), program);
-            result[ServiceKey(service)] = new ServiceRuntime(handler, gate);
+            result[ServiceKey(service)] = new ServiceRuntime(handler, gate, CreateConnectionLimit(service, p, tables, errors, warnings));
         }
         return result;
     }
@@ -235,6 +235,7 @@ public sealed class ServerHost : IAsyncDisposable
             Options = pop3Options, Log = Log, Users = Users, MailboxBase = config.MailboxBase,
             Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
             PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
+            StressOptions = Pop3Options.From(p.UnderStress()),
         };
     }
 
@@ -369,6 +370,7 @@ public sealed class ServerHost : IAsyncDisposable
                     var runtime = runtimes[key];
                     listener.SetHandler(runtime.Handler);
                     listener.Admit = runtime.Gate.AdmitAsync;
+                    listener.Limit = runtime.Limit;
                     _listeners[i] = (newService, listener);
                     continue;
                 }
