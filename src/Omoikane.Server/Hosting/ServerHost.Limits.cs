@@ -58,4 +58,22 @@ public sealed partial class ServerHost
         if (!name.All(char.IsAsciiDigit)) return name;
         return service.Port switch { 25 => "smtp", 587 => "submission", 465 => "submissions", 110 => "pop3", 995 => "pop3s", _ => name };
     }
+
+    /// <summary>What a start refuses for (fail closed): alias maps, tables and keys that cannot be read.</summary>
+    private readonly ConfigDiagnostics _startErrors = new();
+
+    /// <summary>maillog_file must be writable: a server that cannot log (fail2ban, audit) does not start.</summary>
+    private static void EnsureWritableLog(string path)
+    {
+        if (string.IsNullOrEmpty(path)) return;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            using var probe = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"cannot open maillog_file {path}: {ex.Message}", ex);
+        }
+    }
 }

@@ -76,6 +76,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         var main = config.Main;
         Directory.CreateDirectory(config.DataDirectory);
         var maillog = main.Get("maillog_file");
+        EnsureWritableLog(maillog);
         Log = new MailLog(main.Get("syslog_name"), main.Get("myhostname"), maillog, options.LogToStderr, options.Time);
         // Two flushers: queue files (on the path to the client's 250) never wait behind Maildir flushes.
         _commit = new GroupCommit();
@@ -86,7 +87,9 @@ public sealed partial class ServerHost : IAsyncDisposable
         Tables = new TableFactory(config.ConfigDirectory);
         var diags = new ConfigDiagnostics();
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
-        foreach (var d in diags.Items) Log.Warning("master", d.ToString());
+        foreach (var d in diags.Items)
+            if (d.Severity == DiagnosticSeverity.Error) _startErrors.Error(d.File, d.Line, d.Message);
+            else Log.Warning("master", d.ToString());
         Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users));
         Maildir = new MaildirWriter(config.MailboxBase, _deliveryCommit, main.Get("myhostname"));
         Dns = DnsResolver.FromParameters(main, options.Time);
@@ -143,8 +146,20 @@ public sealed partial class ServerHost : IAsyncDisposable
 
     private void StartListeners(ServerHostOptions options)
     {
-        var runtimes = BuildRuntimes(Config, Tables, null, out var warnings);
+        Dictionary<string, ServiceRuntime> runtimes;
+        List<string> warnings;
+        try { runtimes = BuildRuntimes(Config, Tables, _startErrors, out warnings); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new InvalidOperationException($"cannot load the TLS certificate or key: {ex.Message}", ex);
+        }
         foreach (var w in warnings) Log.Warning("smtpd", w);
+        // Fail closed: a table, alias map or key that cannot be read stops the start (as it stops a reload).
+        if (_startErrors.HasErrors)
+        {
+            foreach (var e in _startErrors.Errors) Log.Error("master", $"cannot start: {e}");
+            throw new InvalidOperationException(string.Join(Environment.NewLine, _startErrors.Errors));
+        }
         foreach (var service in Config.Services)
         {
             if (!runtimes.TryGetValue(ServiceKey(service), out var runtime)) continue;
@@ -193,7 +208,13 @@ public sealed partial class ServerHost : IAsyncDisposable
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
                     Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
-                foreach (var problem in authProblems) Log.Warning("smtpd", problem);
+                var dkimSource = p.Source("dkim_signing_domains");
+                foreach (var problem in authProblems)
+                {
+                    // A signing key that cannot be loaded is an error: sending unsigned mail would fail DMARC at receivers.
+                    if (errors is not null) errors.Error(dkimSource?.File ?? config.MainCfPath, dkimSource?.Line ?? 0, problem);
+                    else Log.Warning("smtpd", problem);
+                }
                 var services = new SmtpServices
                 {
                     Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.EnqueueNew, Local = Local,

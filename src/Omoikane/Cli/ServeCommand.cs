@@ -31,6 +31,10 @@ public static class ServeCommand
             ServerHost host;
             try { host = await ServerHost.StartAsync(config); }
             catch (Omoikane.Server.Transport.ListenException ex) { throw new CliException(ex.Message); }
+            catch (InvalidOperationException ex)
+            {
+                throw new CliException("cannot start: " + ex.Message.Replace(Environment.NewLine, Environment.NewLine + "omoikane: cannot start: "));
+            }
             catch (System.Net.Sockets.SocketException ex)
             {
                 throw new CliException($"cannot listen: {ex.Message}");
