@@ -97,6 +97,10 @@ public static class ConfigLoader
             if (!Directory.Exists(dir))
                 diags.Error(dir, 0, "configuration directory does not exist");
             var mainPath = Path.Combine(dir, "main.cf");
+            // Something that is not a file where main.cf or master.cf belongs is an error, not "no file, use the defaults".
+            foreach (var name in new[] { "main.cf", "master.cf" })
+                if (Directory.Exists(Path.Combine(dir, name)))
+                    diags.Error(Path.Combine(dir, name), 0, "cannot read: is a directory, not a file");
             if (File.Exists(mainPath))
             {
                 try { entries.AddRange(MainCf.Parse(File.ReadAllText(mainPath), mainPath, diags)); }

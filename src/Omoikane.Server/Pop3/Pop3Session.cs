@@ -30,7 +30,7 @@ public sealed partial class Pop3Session
     {
         _conn = connection;
         _svc = services;
-        _opt = services.Options;
+        _opt = connection.UnderStress ? services.StressOptions ?? services.Options : services.Options;
         _stopping = stopping;
         _reader = new LineReader(() => _conn.Input, FlushAsync, stopping);
         _started = services.Time.GetTimestamp();

@@ -10,6 +10,8 @@ namespace Omoikane.Server.Smtp;
 public sealed class SmtpServices
 {
     public required SmtpdOptions Options { get; init; }
+    /// <summary>The options with stress = yes, for sessions accepted while the service is at its process limit (null: same as Options).</summary>
+    public SmtpdOptions? StressOptions { get; init; }
     public required MailLog Log { get; init; }
     public required Spool Spool { get; init; }
     public required Action<QueueMessageFile> Enqueue { get; init; }
@@ -20,7 +22,6 @@ public sealed class SmtpServices
     public Func<X509Certificate2?> Certificate { get; init; } = () => null;
     public Sasl.SaslMechanisms? Sasl { get; init; }
     public Sasl.AuthThrottle? AuthThrottle { get; init; }
-    public ClientConnectionCounter? Connections { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     private Sasl.AuthRateLimiter? _authRates;

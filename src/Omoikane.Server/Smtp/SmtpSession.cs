@@ -50,7 +50,7 @@ public sealed partial class SmtpSession
     {
         _conn = connection;
         _svc = services;
-        _opt = services.Options;
+        _opt = connection.UnderStress ? services.StressOptions ?? services.Options : services.Options;
         _stopping = stopping;
         _reader = new LineReader(() => _conn.Input, FlushAsync, stopping);
         _policy = services.NewPolicy();
@@ -72,7 +72,6 @@ public sealed partial class SmtpSession
     public async Task RunAsync()
     {
         var addr = _conn.RemoteAddress;
-        bool counted = false;
         try
         {
             _client = await _svc.ResolveClient(addr, _stopping).ConfigureAwait(false);
@@ -83,7 +82,7 @@ public sealed partial class SmtpSession
             {
                 var cert = _svc.Certificate();
                 if (cert is null) { Warn($"TLS wrapper mode requested but no certificate is available; disconnecting {_clientLog}"); return; }
-                try { await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false); }
+                try { await _conn.StartTlsAsync(cert, _opt.StartTlsTimeout, _stopping).ConfigureAwait(false); }
                 catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
                 {
                     Log($"SSL_accept error from {_clientLog}: {ex.Message}");
@@ -93,17 +92,7 @@ public sealed partial class SmtpSession
                 Log($"Anonymous TLS connection established from {_clientLog}: {_conn.TlsDescription}");
             }
 
-            if (_svc.Connections is not null)
-            {
-                var n = _svc.Connections.Open(addr);
-                counted = true;
-                if (_opt.ConnectionCountLimit > 0 && n > _opt.ConnectionCountLimit && !_policy.IsTrustedNetwork(addr))
-                {
-                    Warn($"Connection concurrency limit exceeded: {n} from {_clientLog} for service smtp");
-                    await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many connections from {addr}").ConfigureAwait(false);
-                    return;
-                }
-            }
+            // (smtpd_client_connection_count_limit is enforced by the listener, before TLS: ConnectionLimit.)
             // smtpd_client_connection_rate_limit; mynetworks is exempt (smtpd_client_event_limit_exceptions).
             if (_svc.ConnectionRates.Enabled && !_svc.ConnectionRates.TryAcquire(addr) && !_policy.IsTrustedNetwork(addr))
             {
@@ -138,7 +127,6 @@ public sealed partial class SmtpSession
         }
         finally
         {
-            if (counted) _svc.Connections!.Close(addr);
             if (_clientLog.Length > 0)
                 Log($"disconnect from {_clientLog}{_counters}");
             _logSession.Dispose();

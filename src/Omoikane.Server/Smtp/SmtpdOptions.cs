@@ -12,6 +12,8 @@ public sealed record SmtpdOptions
     public bool HeloRequired { get; init; } = true;
     public long MessageSizeLimit { get; init; } = 10_240_000;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>smtpd_starttls_timeout: how long a TLS handshake (STARTTLS, or the wrapper's at connect) may take.</summary>
+    public TimeSpan StartTlsTimeout { get; init; } = TimeSpan.FromSeconds(300);
     public int RecipientLimit { get; init; } = 1000;
     public int HardErrorLimit { get; init; } = 20;
     public int SoftErrorLimit { get; init; } = 10;
@@ -66,6 +68,7 @@ public sealed record SmtpdOptions
             HeloRequired = p.GetBool("smtpd_helo_required"),
             MessageSizeLimit = p.GetSize("message_size_limit"),
             Timeout = p.GetTime("smtpd_timeout"),
+            StartTlsTimeout = p.GetTime("smtpd_starttls_timeout"),
             RecipientLimit = Math.Max(1, p.GetInt("smtpd_recipient_limit")),
             HardErrorLimit = Math.Max(1, p.GetInt("smtpd_hard_error_limit")),
             SoftErrorLimit = p.GetInt("smtpd_soft_error_limit"),

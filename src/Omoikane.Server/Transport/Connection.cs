@@ -32,6 +32,11 @@ public sealed class Connection : IAsyncDisposable
     }
 
     public long Id { get; }
+    /// <summary>
+    /// The connection was accepted while its service was at its process limit (master.cf maxproc): the session
+    /// uses the stress-adaptive values of its parameters (stress = yes), as Postfix's master(8) arranges.
+    /// </summary>
+    public bool UnderStress { get; init; }
     public IPEndPoint RemoteEndPoint { get; }
     public IPEndPoint LocalEndPoint { get; }
     /// <summary>The client address, IPv4-mapped IPv6 addresses shown as IPv4.</summary>
