@@ -220,6 +220,10 @@ public sealed partial class Pop3Session
             int failed = drop.CommitDeletions();
             _deletedOnQuit = marked - failed;
             _endReason = "Logged out";
+            // The maildrop lock goes before the reply: a client that logs in again right after
+            // "+OK Logging out" must not find its mailbox still locked by this session.
+            DropReadAhead();
+            drop.Dispose();   // idempotent: the session's end disposes it again
             if (failed > 0)
             {
                 Warn($"pop3({_address}): {failed} of {marked} deleted messages could not be removed from {drop.Path}");

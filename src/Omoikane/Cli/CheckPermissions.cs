@@ -71,6 +71,7 @@ public static class CheckPermissions
             else if (cert.Length > 0) yield return (cert, "TLS private key (in smtpd_tls_cert_file)");
         }
         yield return (Path.Combine(config.DataDirectory, "tls", "selfsigned-key.pem"), "TLS private key");
+        yield return (Path.Combine(config.DataDirectory, Omoikane.Server.Sasl.ScramFakeSalt.FileName), "SCRAM fake-salt secret");
         var problems = new List<string>();
         foreach (var k in AuthenticationOptions.FromParameters(config.Main, problems).SigningKeys)
             yield return (k.KeyPath, "DKIM private key");
