@@ -122,9 +122,12 @@ public static class ConfigLoader
             else { masterText = DefaultPortsMasterCf; masterFile = "(default master.cf)"; }
         }
 
-        // Relative paths (data_directory = omoikane-data) are relative to the working directory.
+        // Relative paths (data_directory = omoikane-data, a relative smtpd_tls_cert_file, ...) are relative to
+        // the configuration directory; for the embedded default, to the working directory.
+        var baseDirectory = dir ?? workingDirectory;
+        entries = entries.Select(e => AbsolutePath(e, baseDirectory)).ToList();
         var raw = new Parameters(entries, dynamicDefaults);
-        var dataDir = Path.GetFullPath(raw.Get("data_directory"), workingDirectory);
+        var dataDir = Path.GetFullPath(raw.Get("data_directory"), baseDirectory);
         dynamicDefaults["data_directory"] = dataDir;
         if (raw.IsExplicit("data_directory"))
         {
@@ -142,6 +145,13 @@ public static class ConfigLoader
             Notes = notes, Embedded = dir is null,
         };
     }
+
+    /// <summary>A path parameter written as a relative path ("certs/mail.pem"), made absolute; "$name/..." expands later.</summary>
+    private static ConfigEntry AbsolutePath(ConfigEntry e, string baseDirectory)
+        => e.Name != "data_directory" && ParameterTable.TryGet(e.Name, out var def) && def.Kind == ParameterKind.Path
+           && e.Value.Length > 0 && !e.Value.StartsWith('$') && !Path.IsPathRooted(e.Value)
+            ? e with { Value = Path.GetFullPath(e.Value, baseDirectory) }
+            : e;
 
     public static string SystemHostName()
     {

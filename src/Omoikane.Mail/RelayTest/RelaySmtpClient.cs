@@ -35,17 +35,26 @@ internal sealed class RelaySmtpClient : IAsyncDisposable
         _commandTimeout = commandTimeout;
     }
 
-    /// <summary>Connects to the first of <paramref name="addresses"/> that answers, within the connect timeout overall.</summary>
-    public static async Task<RelaySmtpClient> ConnectAsync(IReadOnlyList<IPAddress> addresses, int port, TimeSpan connectTimeout, TimeSpan commandTimeout, TimeProvider time, CancellationToken ct)
+    /// <summary>
+    /// Connects to the first of <paramref name="addresses"/> that answers, within the connect timeout overall;
+    /// from <paramref name="source"/> when given (only addresses of its family are tried).
+    /// </summary>
+    public static async Task<RelaySmtpClient> ConnectAsync(IReadOnlyList<IPAddress> addresses, IPAddress? source, int port, TimeSpan connectTimeout, TimeSpan commandTimeout, TimeProvider time, CancellationToken ct)
     {
         using var timeout = new CancellationTokenSource(connectTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         string? last = null;
         foreach (var address in addresses)
         {
+            if (source is not null && source.AddressFamily != address.AddressFamily)
+            {
+                last ??= $"no {address.AddressFamily} source address (--source {source})";
+                continue;
+            }
             var tcp = new TcpClient(address.AddressFamily) { NoDelay = true };
             try
             {
+                if (source is not null) tcp.Client.Bind(new IPEndPoint(source, 0));
                 await tcp.ConnectAsync(address, port, linked.Token).ConfigureAwait(false);
                 return new RelaySmtpClient(tcp, address, time, commandTimeout);
             }

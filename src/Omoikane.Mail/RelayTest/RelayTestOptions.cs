@@ -5,7 +5,7 @@ namespace Omoikane.Mail.RelayTest;
 
 /// <summary>
 /// Options of one run of the open-relay battery (<c>omoikane relaytest HOST[:PORT] [--helo NAME]
-/// [--from ADDR] [--to-domain DOMAIN] [--no-data]</c>).
+/// [--from ADDR] [--to-domain DOMAIN] [--source IP] [--no-data]</c>).
 /// </summary>
 public sealed record RelayTestOptions
 {
@@ -35,6 +35,13 @@ public sealed record RelayTestOptions
     /// repeatable and need no DNS.
     /// </summary>
     public IPAddress ToAddress { get; init; } = DefaultToAddress;
+
+    /// <summary>
+    /// The local address the tester's connections come from (<c>--source IP</c>): run the battery from an
+    /// address outside the server's mynetworks (e.g. 127.0.0.2 when mynetworks is 127.0.0.1/32) without
+    /// leaving the machine. Null: the system picks it.
+    /// </summary>
+    public IPAddress? Source { get; init; }
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -10,8 +10,11 @@ public enum RelayTestOutcome
     /// <summary>A 5xx reply refused the attempt (at MAIL, RCPT or DATA).</summary>
     Refused,
 
-    /// <summary>A 4xx reply refused the attempt for now (RFC 5321 §4.2.1: transient negative).</summary>
-    RefusedTemporarily,
+    /// <summary>
+    /// A 4xx reply cut the attempt short (RFC 5321 §4.2.1: transient negative): the server has not said
+    /// whether it would relay, so the test proves nothing either way.
+    /// </summary>
+    Inconclusive,
 
     /// <summary>The attempt could not be completed: the connection broke, timed out, or the reply was malformed.</summary>
     Failed,

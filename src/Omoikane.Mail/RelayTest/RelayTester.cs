@@ -10,7 +10,8 @@ namespace Omoikane.Mail.RelayTest;
 /// <c>omoikane relaytest</c>. Each test is its own mail transaction (RFC 5321 §3.3): MAIL, RCPT and, when
 /// RCPT is accepted, DATA with a tiny message whose Subject says what it is; RSET (§4.1.1.5) separates
 /// the transactions. A test counts as relayed only when the end of data gets 2xx (with
-/// <see cref="RelayTestOptions.NoData"/>: when RCPT gets 2xx); 4xx is "refused temporarily", 5xx "refused".
+/// <see cref="RelayTestOptions.NoData"/>: when RCPT gets 2xx); 5xx is "refused", and 4xx "inconclusive" (the
+/// server put the decision off, so the test says nothing about relaying).
 /// When the server drops the connection (or answers 421, §3.8) the next test opens a new one; a test cut
 /// off before its decisive reply is retried once on a fresh connection, then reported as failed.
 /// It prints one line per test and a verdict line to the output; see <see cref="RelayTestReport.ExitCode"/>.
@@ -152,7 +153,7 @@ public sealed class RelayTester
     private static RelayTestOutcome? Refusal(SmtpReply reply) => reply.Code switch
     {
         >= 200 and < 300 => null,
-        >= 400 and < 500 => RelayTestOutcome.RefusedTemporarily,
+        >= 400 and < 500 => RelayTestOutcome.Inconclusive,
         >= 500 => RelayTestOutcome.Refused,
         _ => RelayTestOutcome.Failed,
     };
@@ -224,7 +225,7 @@ public sealed class RelayTester
         {
             RelayTestOutcome.Relayed => "RELAYED",
             RelayTestOutcome.Refused => "refused",
-            RelayTestOutcome.RefusedTemporarily => "refused temporarily",
+            RelayTestOutcome.Inconclusive => "inconclusive",
             RelayTestOutcome.Failed => "failed",
             _ => "not run",
         };
@@ -236,9 +237,12 @@ public sealed class RelayTester
     private static async Task<RelayTestReport> FinishAsync(TextWriter output, RelayTestEndpoint endpoint, string? address, string? greeting, IReadOnlyList<RelayTestResult> results, string? failure, CancellationToken ct)
     {
         var report = new RelayTestReport(endpoint.Host, endpoint.Port, address, greeting, results, "");
+        var undecided = new List<string>();
+        if (report.Inconclusive > 0) undecided.Add($"{report.Inconclusive} cut short by a 4xx reply");
+        if (report.Incomplete > 0) undecided.Add($"{report.Incomplete} incomplete");
         var verdict = failure
             ?? (report.Relayed > 0 ? $"relaytest: {results.Count} tests, {report.Relayed} relayed: OPEN RELAY"
-            : report.Incomplete > 0 ? $"relaytest: {results.Count} tests, 0 relayed, {report.Incomplete} incomplete: inconclusive"
+            : undecided.Count > 0 ? $"relaytest: {results.Count} tests, 0 relayed, {string.Join(", ", undecided)}: inconclusive"
             : $"relaytest: {results.Count} tests, 0 relayed: not an open relay");
         await WriteAsync(output, verdict, ct).ConfigureAwait(false);
         return report with { Verdict = verdict };
@@ -300,7 +304,7 @@ public sealed class RelayTester
     {
         public async Task<(RelaySmtpClient Client, string Greeting)> OpenAsync(CancellationToken ct)
         {
-            var c = await RelaySmtpClient.ConnectAsync(addresses, options.Port, options.ConnectTimeout, options.CommandTimeout, tester._time, ct).ConfigureAwait(false);
+            var c = await RelaySmtpClient.ConnectAsync(addresses, options.Source, options.Port, options.ConnectTimeout, options.CommandTimeout, tester._time, ct).ConfigureAwait(false);
             try
             {
                 var greeting = await c.ReadReplyAsync(ct).ConfigureAwait(false);

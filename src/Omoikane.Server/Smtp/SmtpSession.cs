@@ -66,7 +66,7 @@ public sealed partial class SmtpSession
     {
         ClientAddress = _conn.RemoteAddress, HeloName = _helo, Sender = _sender, Recipient = rcpt,
         SaslUsername = _saslUser, SaslMethod = _saslMethod, Tls = _conn.IsTls, Protocol = _esmtp ? "ESMTP" : "SMTP",
-        QueueId = _queueId, RecipientCount = _recipients.Count,
+        QueueId = _queueId, RecipientCount = _recipients.Count, IllegalPipelining = _illegalPipelining,
     }.WithClient(_client);
 
     public async Task RunAsync()
@@ -114,6 +114,8 @@ public sealed partial class SmtpSession
                 _clientReject = clientAnswer.Reply;
                 LogRejectRaw("CONNECT", clientAnswer.Reply, null, null);
             }
+            // A client that talks before the greeting (not in wrapper mode, where the handshake came first).
+            if (!_opt.WrapperMode && !await SynchronizedAsync("CONNECT").ConfigureAwait(false)) return;
             await ReplyAsync(220, null, _opt.Banner).ConfigureAwait(false);
             await CommandLoopAsync().ConfigureAwait(false);
         }
@@ -200,6 +202,12 @@ public sealed partial class SmtpSession
             _lastCommand = verb;
             _counters.Count(verb.ToLowerInvariant(), false);
             return await ErrorReplyAsync(MustStartTls).ConfigureAwait(false);
+        }
+        if (!await CommandSynchronizedAsync(verb).ConfigureAwait(false))
+        {
+            _lastCommand = verb;
+            _counters.Count(verb.ToLowerInvariant(), false);
+            return false;
         }
         switch (verb)
         {
@@ -301,6 +309,7 @@ public sealed partial class SmtpSession
             await ReplyAsync(250, null, _opt.MyHostname).ConfigureAwait(false);
             return true;
         }
+        _pipeliningAnnounced = true;
         var lines = new List<string> { _opt.MyHostname, "PIPELINING", $"SIZE {_opt.MessageSizeLimit.ToString(CultureInfo.InvariantCulture)}" };
         if (!_opt.DisableVrfy) lines.Add("VRFY");
         if (_opt.TlsOffered && !_conn.IsTls && _svc.Certificate() is not null) lines.Add("STARTTLS");

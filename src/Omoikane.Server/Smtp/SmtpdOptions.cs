@@ -10,6 +10,8 @@ public sealed record SmtpdOptions
     public required string Banner { get; init; }
     public required string SyslogName { get; init; }
     public bool HeloRequired { get; init; } = true;
+    /// <summary>smtpd_forbid_unauth_pipelining: disconnect a client that breaks command synchronization.</summary>
+    public bool ForbidUnauthPipelining { get; init; } = true;
     public long MessageSizeLimit { get; init; } = 10_240_000;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(300);
     /// <summary>smtpd_starttls_timeout: how long a TLS handshake (STARTTLS, or the wrapper's at connect) may take.</summary>
@@ -66,6 +68,7 @@ public sealed record SmtpdOptions
             Banner = p.Get("smtpd_banner"),
             SyslogName = p.Get("syslog_name"),
             HeloRequired = p.GetBool("smtpd_helo_required"),
+            ForbidUnauthPipelining = p.GetBool("smtpd_forbid_unauth_pipelining"),
             MessageSizeLimit = p.GetSize("message_size_limit"),
             Timeout = p.GetTime("smtpd_timeout"),
             StartTlsTimeout = p.GetTime("smtpd_starttls_timeout"),

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
@@ -78,6 +79,25 @@ public sealed class Connection : IAsyncDisposable
         _stream = tls;
         CreatePipes();
         return discarded;
+    }
+
+    /// <summary>
+    /// Up to max bytes the client has sent that nobody has read yet (already buffered, or waiting in the
+    /// socket on a plaintext connection), left unconsumed. Empty when the client is waiting for us: the
+    /// SMTP command-synchronization test (Postfix smtpd_forbid_unauth_pipelining).
+    /// </summary>
+    public async ValueTask<byte[]> PeekPendingInputAsync(int max, CancellationToken ct)
+    {
+        if (!Input.TryRead(out var pending))
+        {
+            // Bytes in the socket are read at once; under TLS only decrypted, buffered input counts
+            // (a partial record would make us wait for the client).
+            if (_tls is not null || _socket.Available == 0) return [];
+            pending = await Input.ReadAsync(ct).ConfigureAwait(false);
+        }
+        var bytes = pending.Buffer.Slice(0, Math.Min(max, pending.Buffer.Length)).ToArray();
+        Input.AdvanceTo(pending.Buffer.Start, pending.Buffer.Start);
+        return bytes;
     }
 
     /// <summary>Queues text (UTF-8) on the output pipe without flushing.</summary>

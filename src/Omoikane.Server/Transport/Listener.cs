@@ -15,6 +15,7 @@ public sealed class Listener : IAsyncDisposable
     private Func<Connection, CancellationToken, Task> _handler;
     private Func<Connection, CancellationToken, ValueTask<bool>>? _admit;
     private readonly CancellationTokenSource _stop = new();
+    private bool _closing;  // StopAsync closed the socket: an aborted accept is the stop, not a failure
     private readonly Action<string> _onError;
     private Task? _acceptLoop;
     private int _active;
@@ -104,6 +105,8 @@ public sealed class Listener : IAsyncDisposable
             try { client = await _socket.AcceptAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { _slots.Release(); break; }
             catch (ObjectDisposedException) { _slots.Release(); break; }
+            // Closing the socket to stop aborts the pending accept: a clean stop, not a failure.
+            catch (SocketException) when (Volatile.Read(ref _closing)) { _slots.Release(); break; }
             catch (SocketException ex)
             {
                 _slots.Release();
@@ -165,6 +168,7 @@ public sealed class Listener : IAsyncDisposable
     public async Task StopAsync(TimeSpan grace)
     {
         _stop.CancelAfter(grace);
+        Volatile.Write(ref _closing, true);
         try { _socket.Close(); } catch (Exception) { }
         if (_acceptLoop is not null) { try { await _acceptLoop.ConfigureAwait(false); } catch (Exception) { } }
         Task[] running;

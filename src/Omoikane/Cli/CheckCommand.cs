@@ -28,40 +28,11 @@ public static class CheckCommand
         cmd.SetAction(parse =>
         {
             var config = CliConfig.Load(parse, failOnErrors: false);
-            var diags = config.Diagnostics;
-            var extra = new ConfigDiagnostics();
-            var notes = new List<string>(config.Notes);
-            var file = config.MainCfPath;
-            var tables = new TableFactory(config.ConfigDirectory);
-            if (!diags.HasErrors)
-            {
-                foreach (var spec in config.Main.GetList("alias_maps")) tables.CreateAliasMap(spec, extra, file);
-                foreach (var service in config.Services)
-                {
-                    var p = config.For(service);
-                    if (service.IsSmtpd)
-                        SmtpdPolicy.Create(new PolicyOptions { Parameters = p, Tables = tables }, extra);
-                    CheckTls(config, service, p, extra, notes);
-                }
-                if (config.Main.GetBool("pop3d_apop_enable") && config.Services.Any(s => s.IsPop3d))
-                    extra.Warning(file, config.Main.Source("pop3d_apop_enable")?.Line ?? 0,
-                        "pop3d_apop_enable = yes: APOP needs the plaintext password in the user store and its MD5 challenge is weak (CVE-2007-1558); offer STLS or POP3S (995) and prefer AUTH SCRAM-SHA-256");
-                CheckDirectory(config.DataDirectory, "data_directory", extra, file);
-                var users = config.Main.Get("user_database");
-                if (File.Exists(users))
-                {
-                    try { new FileUserStore(users, CredentialOptions.FromParameters(config.Main)).List(); }
-                    catch (Exception ex) when (ex is UserStoreException or IOException) { extra.Error(users, 0, ex.Message); }
-                }
-            }
-            if (!diags.HasErrors) CheckPermissions.Check(config, extra);
-            var hostsDir = config.Main.Get("hosts_access_directory");
-            if (hostsDir.Length > 0)
-                foreach (var d in HostsAccess.Validate(hostsDir))
-                    if (d.Severity == DiagnosticSeverity.Error) extra.Error(d.File, d.Line, d.Message); else extra.Warning(d.File, d.Line, d.Message);
+            var (all, notes) = Run(config);
             foreach (var n in notes) Console.WriteLine(n);
-            var all = diags.Items.Concat(extra.Items).Distinct().ToList();
-            foreach (var d in all) Console.WriteLine(d.ToString());
+            // Errors go to stderr (a script that reads only stderr learns what is wrong), warnings to stdout.
+            foreach (var d in all)
+                if (d.Severity == DiagnosticSeverity.Error) Console.Error.WriteLine(d.ToString()); else Console.WriteLine(d.ToString());
             if (parse.GetValue(migration) || LooksLikePostfix(config))
                 foreach (var line in MigrationReport(config, all)) Console.WriteLine(line);
             var errors = all.Count(d => d.Severity == DiagnosticSeverity.Error);
@@ -73,6 +44,43 @@ public static class CheckCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Every check of "omoikane check" (serve and reload refuse a configuration with errors here).</summary>
+    public static (IReadOnlyList<ConfigDiagnostic> Diagnostics, IReadOnlyList<string> Notes) Run(LoadedConfig config)
+    {
+        var diags = config.Diagnostics;
+        var extra = new ConfigDiagnostics();
+        var notes = new List<string>(config.Notes);
+        var file = config.MainCfPath;
+        var tables = new TableFactory(config.ConfigDirectory);
+        if (!diags.HasErrors)
+        {
+            foreach (var spec in config.Main.GetList("alias_maps")) tables.CreateAliasMap(spec, extra, file);
+            foreach (var service in config.Services)
+            {
+                var p = config.For(service);
+                if (service.IsSmtpd)
+                    SmtpdPolicy.Create(new PolicyOptions { Parameters = p, Tables = tables }, extra);
+                CheckTls(config, service, p, extra, notes);
+            }
+            if (config.Main.GetBool("pop3d_apop_enable") && config.Services.Any(s => s.IsPop3d))
+                extra.Warning(file, config.Main.Source("pop3d_apop_enable")?.Line ?? 0,
+                    "pop3d_apop_enable = yes: APOP needs the plaintext password in the user store and its MD5 challenge is weak (CVE-2007-1558); offer STLS or POP3S (995) and prefer AUTH SCRAM-SHA-256");
+            CheckDirectory(config.DataDirectory, "data_directory", extra, file);
+            var users = config.Main.Get("user_database");
+            if (File.Exists(users))
+            {
+                try { new FileUserStore(users, CredentialOptions.FromParameters(config.Main)).List(); }
+                catch (Exception ex) when (ex is UserStoreException or IOException) { extra.Error(users, 0, ex.Message); }
+            }
+        }
+        if (!diags.HasErrors) CheckPermissions.Check(config, extra);
+        var hostsDir = config.Main.Get("hosts_access_directory");
+        if (hostsDir.Length > 0)
+            foreach (var d in HostsAccess.Validate(hostsDir))
+                if (d.Severity == DiagnosticSeverity.Error) extra.Error(d.File, d.Line, d.Message); else extra.Warning(d.File, d.Line, d.Message);
+        return (diags.Items.Concat(extra.Items).Distinct().ToList(), notes);
     }
 
     /// <summary>A Postfix directory: master.cf runs Postfix's internal services, or main.cf sets Postfix's install paths.</summary>

@@ -100,7 +100,7 @@ public static class CheckPermissions
     {
         if (ModeOf(path) is not { } mode || Directory.Exists(path)) return;
         if (mode.HasFlag(UnixFileMode.OtherRead))
-            diags.Error(path, 0, $"{what} readable by others (mode {Octal(mode)}): any local user can read it; run chmod 600 {path}");
+            diags.Warning(path, 0, $"{what} readable by others (mode {Octal(mode)}): any local user can read it; run chmod 600 {path}");
         else if (mode.HasFlag(UnixFileMode.GroupRead) || mode.HasFlag(UnixFileMode.GroupWrite))
             diags.Warning(path, 0, $"{what} readable by its group (mode {Octal(mode)}): only the server should read it; run chmod 600 {path}");
     }

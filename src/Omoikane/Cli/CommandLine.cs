@@ -7,7 +7,7 @@ public static class CommandLine
 {
     public static readonly Option<string?> ConfigOption = new("--config")
     {
-        Description = "Configuration directory (main.cf, master.cf, hosts.allow, hosts.deny); default: the embedded default",
+        Description = "Configuration directory (main.cf, master.cf, hosts.allow, hosts.deny); default: $OMOIKANE_CONFIG, else /etc/omoikane when it has a main.cf, else the embedded default",
         Recursive = true,
     };
 
@@ -24,6 +24,7 @@ public static class CommandLine
         root.Subcommands.Add(RelayTestCommand.Create());
         root.Subcommands.Add(ExplainCommand.Create());
         root.Subcommands.Add(DkimCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -103,10 +103,16 @@ public static class QueueCommands
         return id;
     }
 
-    private static Spool OpenSpool(ParseResult parse)
+    private static Spool OpenSpool(ParseResult parse) => OpenSpool(CliConfig.Load(parse));
+
+    private static Spool OpenSpool(LoadedConfig config) => new(config.QueueDirectory, new GroupCommit());
+
+    /// <summary>How many messages each queue holds (active, deferred, hold), as mailq counts them.</summary>
+    public static IReadOnlyList<(string Name, int Count)> Counts(LoadedConfig config)
     {
-        var config = CliConfig.Load(parse);
-        return new Spool(config.QueueDirectory, new GroupCommit());
+        if (!Directory.Exists(config.QueueDirectory)) return [("active", 0), ("deferred", 0), ("hold", 0)];
+        var items = Items(OpenSpool(config)).ToList();
+        return [.. new[] { "active", "deferred", "hold" }.Select(n => (n, items.Count(i => i.QueueName == n)))];
     }
 
     private sealed record Item(string QueueName, string Id, DateTimeOffset Arrival, long Size, string Sender, List<(string Address, string? Reason)> Recipients);

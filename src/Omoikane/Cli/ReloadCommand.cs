@@ -21,7 +21,7 @@ public static class ReloadCommand
         var cmd = new Command("reload", "Make the running server re-read its configuration (SIGHUP), after checking it");
         cmd.SetAction(parse =>
         {
-            var config = CliConfig.Load(parse);
+            var config = CliConfig.LoadChecked(parse);
             var path = PidFile.PathFor(config);
             var pid = PidFile.Read(path) ?? throw new CliException($"no running server (no pid file {path})");
             if (!PidFile.IsRunning(pid))

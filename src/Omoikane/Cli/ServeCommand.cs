@@ -21,7 +21,7 @@ public static class ServeCommand
             // and fsync run elsewhere; only small page-cache reads stay). An explicit setting wins.
             if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
                 Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-            var config = CliConfig.Load(parse);
+            var config = CliConfig.LoadChecked(parse);
             foreach (var w in config.Diagnostics.Warnings) Console.Error.WriteLine($"omoikane: {w}");
             var pidFile = PidFile.PathFor(config);
             DataDirectoryLock dataLock;

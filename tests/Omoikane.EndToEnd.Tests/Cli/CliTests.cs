@@ -45,11 +45,14 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task CheckReportsFileAndLine()
     {
-        File.AppendAllText(Path.Combine(_dir, "main.cf"), "smtpd_timeout = soon\nno_such_parameter = 1\nsmtpd_client_restrictions = check_client_access cidr:/nonexistent/file, reject_bogus\n");
+        File.AppendAllText(Path.Combine(_dir, "main.cf"), "smtpd_timeout = soon\nno_such_parameter = 1\nsmtpd_client_restrictions = check_client_access cidr:/nonexistent/file, reject_bogus\nmessage_size_limit = lots\n");
         var r = await Run(null, "check");
         Assert.Equal(1, r.Code);
         var main = Path.Combine(_dir, "main.cf");
-        Assert.Contains($"{main}:5: error: smtpd_timeout = soon: expected a time", r.Out);
+        // Every error on stderr (a script that reads only stderr learns what is wrong), warnings on stdout.
+        Assert.Contains($"{main}:5: error: smtpd_timeout = soon: expected a time", r.Err);
+        Assert.Contains($"{main}:8: error: message_size_limit = lots: expected a number", r.Err);
+        Assert.DoesNotContain("error:", r.Out);
         Assert.Contains($"{main}:6: warning: unknown parameter \"no_such_parameter\"", r.Out);
     }
 

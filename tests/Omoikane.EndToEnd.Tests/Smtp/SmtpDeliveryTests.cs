@@ -145,11 +145,12 @@ public sealed class SmtpDeliveryTests
         Assert.StartsWith("250 2.1.5", await c.ReplyAsync());
         Assert.StartsWith("550 5.1.1 <nobody@example.test>: Recipient address rejected: User unknown in local recipient table", await c.ReplyAsync());
         Assert.StartsWith("354 ", await c.ReplyAsync());
-        await c.SendAsync("Subject: p\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n");
+        // NOOP must end a pipelined group (RFC 2920 §3.1), so QUIT waits for its reply.
+        await c.SendAsync("Subject: p\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\n");
         Assert.StartsWith("250 2.0.0 Ok: queued as ", await c.ReplyAsync());
         Assert.Equal("250 2.0.0 Ok", await c.ReplyAsync());
         Assert.Equal("250 2.0.0 Ok", await c.ReplyAsync());
-        Assert.Equal("221 2.0.0 Bye", await c.ReplyAsync());
+        Assert.Equal("221 2.0.0 Bye", await c.CommandAsync("QUIT"));
         await server.WaitForMailAsync("example.test", "alice");
         await server.WaitForLogAsync("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1/2 data=1 rset=1 noop=1 quit=1 commands=7/8");
         // Once the first recipient is accepted the queue id replaces NOQUEUE, as in Postfix.

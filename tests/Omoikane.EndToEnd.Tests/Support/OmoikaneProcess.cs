@@ -23,9 +23,17 @@ public static class OmoikaneProcess
     }
 
     /// <summary>Runs a command to completion (bounded); returns exit code, stdout and stderr.</summary>
-    public static async Task<(int Code, string Out, string Err)> RunAsync(string workingDirectory, string? stdin, params string[] args)
+    public static Task<(int Code, string Out, string Err)> RunAsync(string workingDirectory, string? stdin, params string[] args)
+        => RunWithEnvAsync(workingDirectory, null, stdin, args);
+
+    /// <summary>As RunAsync, with these environment variables set (a null value removes one).</summary>
+    public static async Task<(int Code, string Out, string Err)> RunWithEnvAsync(string workingDirectory, IDictionary<string, string?>? env, string? stdin, params string[] args)
     {
-        using var p = Process.Start(StartInfo(workingDirectory, args))!;
+        var psi = StartInfo(workingDirectory, args);
+        if (env is not null)
+            foreach (var (k, v) in env)
+                if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
         if (stdin is not null) await p.StandardInput.WriteAsync(stdin);
         p.StandardInput.Close();
         var so = p.StandardOutput.ReadToEndAsync();

@@ -219,14 +219,16 @@ public sealed class RelayTesterTests
     }
 
     [Fact]
-    public async Task EndOfDataRefusedTemporarilyIsReportedAsSuch()
+    public async Task EndOfDataRefusedTemporarilyIsInconclusive()
     {
         await using var server = new ScriptedSmtpServer(new ScriptedSmtpBehavior { EndOfData = "451 4.3.0 Try again later" });
         var (report, lines) = await RunAsync(server);
 
-        Assert.Equal(0, report.ExitCode);
-        Assert.All(report.Results, r => Assert.Equal(RelayTestOutcome.RefusedTemporarily, r.Outcome));
-        Assert.EndsWith(": refused temporarily at DATA: 451 4.3.0 Try again later", TestLine(lines, 1));
+        // The server put the decision off: the test proves nothing, so the run is inconclusive (exit 2), not "refused".
+        Assert.Equal(2, report.ExitCode);
+        Assert.All(report.Results, r => Assert.Equal(RelayTestOutcome.Inconclusive, r.Outcome));
+        Assert.EndsWith(": inconclusive at DATA: 451 4.3.0 Try again later", TestLine(lines, 1));
+        Assert.Equal($"relaytest: {Battery.Count} tests, 0 relayed, {Battery.Count} cut short by a 4xx reply: inconclusive", lines[^1]);
         Assert.Equal(Battery.Count, server.Messages.Count);
     }
 
@@ -333,9 +335,9 @@ public sealed class RelayTesterTests
         });
         var (report, lines) = await RunAsync(server);
 
-        Assert.Equal(0, report.ExitCode);
-        Assert.All(report.Results, r => Assert.Equal(RelayTestOutcome.RefusedTemporarily, r.Outcome));
-        Assert.EndsWith(": refused temporarily at RCPT: 421 4.7.0 Too many errors, closing", TestLine(lines, 1));
+        Assert.Equal(2, report.ExitCode);
+        Assert.All(report.Results, r => Assert.Equal(RelayTestOutcome.Inconclusive, r.Outcome));
+        Assert.EndsWith(": inconclusive at RCPT: 421 4.7.0 Too many errors, closing", TestLine(lines, 1));
         Assert.Equal(0, server.Count("RSET"));
         Assert.Equal(Battery.Count, server.Connections);
     }
