@@ -46,7 +46,7 @@ public sealed class HostsAccessFile
 
     private static HostsAccessFile Unreadable(string path, string why, ConfigDiagnostics diags)
     {
-        diags.Error(path, 0, $"{why}; every client is refused until it can be read (fix its permissions: chmod 644)");
+        diags.ErrorFailingClosed(path, 0, $"{why}; every client is refused until it can be read (fix its permissions: chmod 644)");
         var denyAll = new HostsAccessRule(["ALL"], [new HostsAccessPattern(HostsAccessPatternKind.All, "ALL")], HostsAccessOption.Deny, path, 0);
         DateTime? mtime = null;
         try { mtime = Directory.Exists(path) ? Directory.GetLastWriteTimeUtc(path) : File.GetLastWriteTimeUtc(path); }

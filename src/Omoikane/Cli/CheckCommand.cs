@@ -78,8 +78,7 @@ public static class CheckCommand
         if (!diags.HasErrors) CheckPermissions.Check(config, extra);
         var hostsDir = config.Main.Get("hosts_access_directory");
         if (hostsDir.Length > 0)
-            foreach (var d in HostsAccess.Validate(hostsDir))
-                if (d.Severity == DiagnosticSeverity.Error) extra.Error(d.File, d.Line, d.Message); else extra.Warning(d.File, d.Line, d.Message);
+            foreach (var d in HostsAccess.Validate(hostsDir)) extra.Add(d);
         return (diags.Items.Concat(extra.Items).Distinct().ToList(), notes);
     }
 

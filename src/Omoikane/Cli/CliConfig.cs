@@ -31,12 +31,13 @@ public static class CliConfig
 
     /// <summary>
     /// Loads the configuration and runs every check "omoikane check" makes; any error refuses the command
-    /// (serve, reload): each error on stderr naming its file and line.
+    /// (serve, reload): each error on stderr naming its file and line. Errors that the server answers by
+    /// refusing clients (an unreadable hosts.deny) do not stop it: it starts and refuses, as tcp_wrappers does.
     /// </summary>
     public static LoadedConfig LoadChecked(ParseResult parse)
     {
         var config = Load(parse);
-        var errors = CheckCommand.Run(config).Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        var errors = CheckCommand.Run(config).Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error && !d.FailsClosed).ToList();
         if (errors.Count > 0) Refuse(errors);
         return config;
     }

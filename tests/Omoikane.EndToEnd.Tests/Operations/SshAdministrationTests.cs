@@ -151,7 +151,7 @@ public sealed class SshAdministrationTests
             File.AppendAllText(Path.Combine(config, "main.cf"), "\nmessage_size_limit = big\n");
             var bad = await ssh.RunAsync($"{omoikane} check --config {Quote(config)}");
             Assert.Equal(1, bad.Code);
-            Assert.Contains("message_size_limit = big", bad.Out);
+            Assert.Contains("message_size_limit = big", bad.Err);   // errors go to stderr
 
             // A command that needs input never prompts without a terminal: with stdin closed it fails at once.
             var noInput = await ssh.RunAsync($"{omoikane} user passwd alice@example.test --password-stdin --config {Quote(config)} < /dev/null");

@@ -101,8 +101,9 @@ public sealed class FailClosedFilesTests : IDisposable
         var se = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(1, p.ExitCode);
-        var output = await so;
-        Assert.Contains(output.Split('\n'), l => l.StartsWith(Path.Combine(_dir, "hosts.deny")) && l.Contains("error") && l.Contains("cannot read"));
+        await so;
+        var errors = await se;   // errors go to stderr
+        Assert.Contains(errors.Split('\n'), l => l.StartsWith(Path.Combine(_dir, "hosts.deny")) && l.Contains("error") && l.Contains("cannot read"));
     }
 
     private static async Task<string> WaitForAsync(string path, string text)
