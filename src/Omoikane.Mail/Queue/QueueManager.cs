@@ -15,7 +15,7 @@ namespace Omoikane.Mail.Queue;
 /// the remaining recipients are bounced with a DSN to the sender (never for the null sender).
 /// On start everything in the queue is resumed.
 /// </summary>
-public sealed class QueueManager : IAsyncDisposable
+public sealed partial class QueueManager : IAsyncDisposable
 {
     private readonly Spool _spool;
     private readonly MaildirWriter _maildir;
@@ -193,6 +193,12 @@ public sealed class QueueManager : IAsyncDisposable
                         var mailbox = _maildir.MailboxPath(m.Domain, m.Local);
                         var prefix = $"Return-Path: <{env.Sender}>\nDelivered-To: {m.Address}\n";
                         var key = $"{id}R{IndexOf(env, rcpt)}";
+                        if (MaildirTooBig(prefix, msg) is { } tooBig)
+                        {
+                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "5.2.2", "bounced", tooBig, started, TimeSpan.Zero);
+                            outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.2.2", "local", tooBig));
+                            break;
+                        }
                         try
                         {
                             if (recovered && MaildirWriter.FindDelivered(mailbox, key) is not null)
@@ -218,6 +224,12 @@ public sealed class QueueManager : IAsyncDisposable
                             anyTemp = true;
                             LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
                         }
+                        break;
+                    case ResolvedTarget.Command or ResolvedTarget.File:
+                        var lr = await DeliverToCommandOrFileAsync(msg, t, rcpt, $"{id}R{IndexOf(env, rcpt)}", started, ct).ConfigureAwait(false);
+                        if (lr.Status == DeliveryStatus.Sent) anySent = true;
+                        else if (lr.Status == DeliveryStatus.Deferred) anyTemp = true;
+                        else outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, lr.Dsn, "local", lr.Text));
                         break;
                     case ResolvedTarget.TempFail f:
                         anyTemp = true;
