@@ -98,6 +98,26 @@ public sealed class LocalRecipients : ILocalRecipients
         return targets.Any(t => t is ResolvedTarget.TempFail) ? LookupStatus.TempFail : LookupStatus.NotFound;
     }
 
+    /// <summary>
+    /// Does mail to postmaster@domain reach someone (a user, or an alias target: command, file, remote
+    /// address)? Null when it does; else why not and how to fix it. Resolution never refuses postmaster: it
+    /// then falls back to the Maildir of postmaster at the domain, which no user reads (omoikane check).
+    /// </summary>
+    public async ValueTask<string?> PostmasterProblemAsync(string domain, CancellationToken ct = default)
+    {
+        var targets = await ResolveAsync($"{Postmaster}@{domain}", ct).ConfigureAwait(false);
+        if (targets.Any(t => t is ResolvedTarget.Remote or ResolvedTarget.Command or ResolvedTarget.File or ResolvedTarget.TempFail
+                || (t is ResolvedTarget.Mailbox m && _users.Find(m.Address) is not null)))
+            return null;
+        var kept = targets.OfType<ResolvedTarget.Mailbox>().FirstOrDefault()?.Address ?? $"{Postmaster}@{domain}";
+        var alias = await LookupAliasAsync(Postmaster, ct).ConfigureAwait(false);
+        var why = alias.Status == LookupStatus.Found
+            ? $"alias \"{Postmaster}: {alias.Value}\" names nothing deliverable"
+            : $"there is no alias and no user for {Postmaster}";
+        return $"{why}; mail to {Postmaster} is kept in the Maildir of {kept}, which no user reads: "
+            + $"add \"{Postmaster}: you@{domain}\" (an existing user) to an alias_maps file, or run \"omoikane user add {kept}\"";
+    }
+
     /// <summary>The user a local address names, without aliases (transport_maps "local:"): its address, or null.</summary>
     public string? FindUser(string local, string domain)
     {
