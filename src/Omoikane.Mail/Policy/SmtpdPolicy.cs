@@ -46,6 +46,9 @@ public sealed class SmtpdPolicy
             classes[name] = Compile(p, name, diagnostics);
         }
         Classes = classes;
+        var (loginFile, loginLine) = Where(p, "smtpd_sender_login_maps");
+        SenderLoginMaps = p.GetList("smtpd_sender_login_maps").Select(spec => options.Tables.Create(spec, diagnostics, loginFile, loginLine))
+            .OfType<ILookupTable>().ToList();
 
         ClientRestrictions = Compile(p, "smtpd_client_restrictions", diagnostics);
         HeloRestrictions = Compile(p, "smtpd_helo_restrictions", diagnostics);
@@ -73,6 +76,8 @@ public sealed class SmtpdPolicy
     public DomainClassifier Domains { get; }
     public NetworkList MyNetworks { get; }
     public IReadOnlyDictionary<string, RestrictionList> Classes { get; }
+    /// <summary>smtpd_sender_login_maps: sender address (or @domain) → the login names that own it.</summary>
+    public IReadOnlyList<ILookupTable> SenderLoginMaps { get; }
     public RestrictionList ClientRestrictions { get; }
     public RestrictionList HeloRestrictions { get; }
     public RestrictionList SenderRestrictions { get; }

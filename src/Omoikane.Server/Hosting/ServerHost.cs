@@ -190,7 +190,7 @@ public sealed class ServerHost : IAsyncDisposable
                     if (errors is not null && d.Severity == DiagnosticSeverity.Error) errors.Error(d.File, d.Line, d.Message);
                     else warnings.Add(d.ToString());
                 }
-                var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p));
+                var sasl = new SaslMechanisms(LoginRealmUserStore.Wrap(Users, p.Get("smtpd_sasl_local_domain")), SaslOptions.FromParameters(p));
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
                     Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
@@ -231,10 +231,12 @@ public sealed class ServerHost : IAsyncDisposable
         var pop3Options = Pop3Options.From(p);
         X509Certificate2? cert = null;
         if (pop3Options.WrapperMode || pop3Options.TlsLevel is "may" or "encrypt") cert = Certificate(p, config);
+        // smtpd_sasl_local_domain applies to POP3 logins too: one realm for every way a user logs in.
+        var users = LoginRealmUserStore.Wrap(Users, p.Get("smtpd_sasl_local_domain"));
         return new Pop3Services
         {
-            Options = pop3Options, Log = Log, Users = Users, MailboxBase = config.MailboxBase,
-            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
+            Options = pop3Options, Log = Log, Users = users, MailboxBase = config.MailboxBase,
+            Sasl = new SaslMechanisms(users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
             PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
         };
     }
