@@ -91,4 +91,37 @@ public sealed partial class QueueManager
         if (env.SaslUsername is not null) e["SASL_USERNAME"] = env.SaslUsername;
         return e;
     }
+
+    /// <summary>
+    /// A recipient that transport_maps routes to "local:" is delivered to its mailbox here as if its domain were
+    /// in mydestination (without alias expansion); unknown users bounce as local(8) does.
+    /// </summary>
+    private async Task<RecipientOutcome> DeliverHandedBackAsync(QueueMessageFile msg, QueueRecipient rcpt, CancellationToken ct)
+    {
+        var at = rcpt.Address.LastIndexOf('@');
+        var local = at < 0 ? rcpt.Address : rcpt.Address[..at];
+        var domain = at < 0 ? "" : rcpt.Address[(at + 1)..];
+        string? user;
+        try { user = _local.FindUser(local, domain); }
+        catch (Exception ex) when (ex is Credentials.UserStoreException or IOException)
+        {
+            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.3.0", "local", "user lookup failed");
+        }
+        if (user is null)
+            return new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
+        var mailbox = _maildir.MailboxPath(user[(user.LastIndexOf('@') + 1)..], user[..user.LastIndexOf('@')]);
+        var prefix = $"Return-Path: <{msg.Envelope.Sender}>\nDelivered-To: {rcpt.Address}\n";
+        if (MaildirTooBig(prefix, msg) is { } tooBig)
+            return new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.2.2", "local", tooBig);
+        var sw = _time.GetTimestamp();
+        try
+        {
+            await _maildir.DeliverAsync(mailbox, prefix, msg, $"{msg.Id}R{IndexOf(msg.Envelope, rcpt)}", ct).ConfigureAwait(false);
+            return new RecipientOutcome(rcpt, DeliveryStatus.Sent, "2.0.0", "local", "delivered to maildir", default, _time.GetElapsedTime(sw));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.2.0", "local", $"maildir delivery failed: {ex.Message}");
+        }
+    }
 }

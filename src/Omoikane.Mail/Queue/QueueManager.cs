@@ -180,7 +180,7 @@ public sealed partial class QueueManager : IAsyncDisposable
         foreach (var rcpt in pending)
         {
             var targets = await _local.ResolveAsync(rcpt.Address, ct).ConfigureAwait(false);
-            var anyTemp = false; var anySent = false; var failures = new List<string>();
+            var anyTemp = false; var anySent = false; var anyBounced = false; var failures = new List<string>();
             foreach (var t in targets)
             {
                 switch (t)
@@ -197,6 +197,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                         {
                             LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "5.2.2", "bounced", tooBig, started, TimeSpan.Zero);
                             outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.2.2", "local", tooBig));
+                            anyBounced = true;
                             break;
                         }
                         try
@@ -229,7 +230,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                         var lr = await DeliverToCommandOrFileAsync(msg, t, rcpt, $"{id}R{IndexOf(env, rcpt)}", started, ct).ConfigureAwait(false);
                         if (lr.Status == DeliveryStatus.Sent) anySent = true;
                         else if (lr.Status == DeliveryStatus.Deferred) anyTemp = true;
-                        else outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, lr.Dsn, "local", lr.Text));
+                        else { outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, lr.Dsn, "local", lr.Text)); anyBounced = true; }
                         break;
                     case ResolvedTarget.TempFail f:
                         anyTemp = true;
@@ -246,7 +247,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                 state.Reasons[rcpt.Address] = "temporary local delivery failure";
                 continue;
             }
-            if (failures.Count > 0 && !anySent && !targets.Any(t => t is ResolvedTarget.Remote))
+            if (failures.Count > 0 && !anySent && !anyBounced && !targets.Any(t => t is ResolvedTarget.Remote))
             {
                 var o = new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
                 LogDelivery(msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
@@ -334,36 +335,6 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         state ??= new QueueState();
         state.Done.Add(address);
-    }
-
-    /// <summary>
-    /// A recipient that transport_maps routes to "local:" is delivered to its mailbox here as if its domain were
-    /// in mydestination (without alias expansion); unknown users bounce as local(8) does.
-    /// </summary>
-    private async Task<RecipientOutcome> DeliverHandedBackAsync(QueueMessageFile msg, QueueRecipient rcpt, CancellationToken ct)
-    {
-        var at = rcpt.Address.LastIndexOf('@');
-        var local = at < 0 ? rcpt.Address : rcpt.Address[..at];
-        var domain = at < 0 ? "" : rcpt.Address[(at + 1)..];
-        string? user;
-        try { user = _local.FindUser(local, domain); }
-        catch (Exception ex) when (ex is Credentials.UserStoreException or IOException)
-        {
-            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.3.0", "local", "user lookup failed");
-        }
-        if (user is null)
-            return new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
-        var mailbox = _maildir.MailboxPath(user[(user.LastIndexOf('@') + 1)..], user[..user.LastIndexOf('@')]);
-        var sw = _time.GetTimestamp();
-        try
-        {
-            await _maildir.DeliverAsync(mailbox, $"Return-Path: <{msg.Envelope.Sender}>\nDelivered-To: {rcpt.Address}\n", msg, $"{msg.Id}R{IndexOf(msg.Envelope, rcpt)}", ct).ConfigureAwait(false);
-            return new RecipientOutcome(rcpt, DeliveryStatus.Sent, "2.0.0", "local", "delivered to maildir", default, _time.GetElapsedTime(sw));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.2.0", "local", $"maildir delivery failed: {ex.Message}");
-        }
     }
 
     private void LogDelivery(QueueMessageFile msg, QueueRecipient rcpt, string relay, string dsn, string status, string text,
