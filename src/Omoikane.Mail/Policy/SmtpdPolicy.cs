@@ -60,6 +60,14 @@ public sealed class SmtpdPolicy
         DelayReject = p.GetBool("smtpd_delay_reject");
         RelayBeforeRecipient = !p.IsExplicit("smtpd_relay_before_recipient_restrictions") || p.GetBool("smtpd_relay_before_recipient_restrictions");
 
+        // smtpd_check.c: a login mismatch restriction without smtpd_sender_login_maps is ignored, with a warning.
+        if (SenderLoginMaps.Count == 0)
+            foreach (var list in new[] { ClientRestrictions, HeloRestrictions, SenderRestrictions, RelayRestrictions, RecipientRestrictions }.Concat(classes.Values))
+                foreach (var r in list.Items.Where(r => r.Kind is RestrictionKind.RejectSenderLoginMismatch or RestrictionKind.RejectAuthenticatedSenderLoginMismatch
+                             or RestrictionKind.RejectKnownSenderLoginMismatch or RestrictionKind.RejectUnauthenticatedSenderLoginMismatch))
+                    diagnostics.Warning(Where(p, list.Name).File, Where(p, list.Name).Line,
+                        $"{list.Name}: restriction \"{r.Name}\" ignored: no definition for smtpd_sender_login_maps");
+
         // smtpd_check.c: fail when neither list can reject unauthorized relaying.
         if (!HasRelayProtection(RelayRestrictions, new HashSet<string>()) && !HasRelayProtection(RecipientRestrictions, new HashSet<string>()))
         {

@@ -123,4 +123,15 @@ public sealed class LocalDeliveryTests
         Assert.Single(await server.WaitForMailAsync("example.test", "alice"));
         Assert.Single(await server.WaitForMailAsync("example.test", "carol"));
     }
+
+    [Fact]
+    public async Task DirectoryAliasWithTrailingSlashIsAMaildir()
+    {
+        await using var server = await StartAsync("box: DIR/shared/\n");
+        await SendAsync(server, "bob@remote.example", ["box@example.test"]);
+        await server.WaitForLogAsync("to=<box@example.test>", "status=sent (delivered to maildir ");
+        var msg = Assert.Single(Directory.GetFiles(Path.Combine(server.Directory, "shared", "new")));
+        Assert.Contains("Delivered-To: box@example.test\n", File.ReadAllText(msg));
+        Assert.True(Directory.Exists(Path.Combine(server.Directory, "shared", "tmp")));
+    }
 }
