@@ -97,6 +97,10 @@ public static class ConfigLoader
             if (!Directory.Exists(dir))
                 diags.Error(dir, 0, "configuration directory does not exist");
             var mainPath = Path.Combine(dir, "main.cf");
+            // Something that is not a file where main.cf or master.cf belongs is an error, not "no file, use the defaults".
+            foreach (var name in new[] { "main.cf", "master.cf" })
+                if (Directory.Exists(Path.Combine(dir, name)))
+                    diags.Error(Path.Combine(dir, name), 0, "cannot read: is a directory, not a file");
             if (File.Exists(mainPath))
             {
                 try { entries.AddRange(MainCf.Parse(File.ReadAllText(mainPath), mainPath, diags)); }
@@ -211,6 +215,8 @@ public static class ConfigLoader
         if (e.Name is "smtpd_tls_security_level" or "smtp_tls_security_level" or "pop3d_tls_security_level"
             && v is not ("" or "none" or "may" or "encrypt" or "dane" or "verify" or "secure"))
             diags.Error(e.File, e.Line, $"{e.Name} = {v}: expected none, may or encrypt");
+        if (e.Name is "smtpd_forbid_bare_newline" && !Smtp.BareNewlineModes.TryParse(v, out _))
+            diags.Error(e.File, e.Line, $"{e.Name} = {v}: expected normalize, yes (= normalize), reject or no");
     }
 
     public static IEnumerable<string> References(string value)

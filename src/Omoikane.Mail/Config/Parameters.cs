@@ -5,8 +5,8 @@ namespace Omoikane.Mail.Config;
 
 /// <summary>
 /// The effective parameter values of one service: defaults, then main.cf, then master.cf "-o"
-/// overrides. Values expand "$name", "${name}", "$(name)", "${name?value}" and "${name:value}"
-/// (postconf(5)) lazily at lookup. Immutable: WithOverrides returns a new snapshot.
+/// overrides. Values expand "$name", "${name}", "$(name)", "${name?value}", "${name:value}" and
+/// "${name?{value1}:{value2}}" (postconf(5)) lazily at lookup. Immutable: WithOverrides returns a new snapshot.
 /// </summary>
 public sealed class Parameters
 {
@@ -99,7 +99,7 @@ public sealed class Parameters
                 {
                     op = inner[k].ToString();
                     arg = inner[(k + 1)..];
-                    if (arg.Length >= 2 && arg[0] == '{' && arg[^1] == '}') arg = arg[1..^1];
+                    if (arg.Length >= 2 && arg[0] == '{' && arg[^1] == '}' && SplitTernary(arg) is null) arg = arg[1..^1];
                 }
                 i = j;
             }
@@ -119,12 +119,38 @@ public sealed class Parameters
                 value = Expand(GetRaw(name) ?? "", active);
                 active.Remove(name);
             }
-            if (op == "?") sb.Append(value.Length > 0 ? Expand(arg!, active) : "");
+            if (op == "?" && SplitTernary(arg!) is var (whenSet, whenEmpty))
+                sb.Append(Expand(value.Length > 0 ? whenSet : whenEmpty, active));
+            else if (op == "?") sb.Append(value.Length > 0 ? Expand(arg!, active) : "");
             else if (op == ":") sb.Append(value.Length == 0 ? Expand(arg!, active) : "");
             else sb.Append(value);
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The Postfix 3.0 form "${name?{value1}:{value2}}" (postconf(5)): arg is "{value1}:{value2}", each part
+    /// braced; returns the two parts, or null when arg is not of that form.
+    /// </summary>
+    private static (string WhenSet, string WhenEmpty)? SplitTernary(string arg)
+    {
+        if (arg.Length < 5 || arg[0] != '{' || arg[^1] != '}') return null;
+        int depth = 0, end = -1;
+        for (int i = 0; i < arg.Length; i++)
+        {
+            if (arg[i] == '{') depth++;
+            else if (arg[i] == '}' && --depth == 0) { end = i; break; }
+        }
+        if (end < 0) return null;
+        var rest = arg[(end + 1)..].TrimStart();
+        if (rest.Length < 3 || rest[0] != ':') return null;
+        rest = rest[1..].TrimStart();
+        if (rest[0] != '{') return null;
+        return (arg[1..end].Trim(), rest[1..^1].Trim());
+    }
+
+    /// <summary>The same parameters with stress = yes: the values a session gets when its service is at its process limit.</summary>
+    public Parameters UnderStress() => With("stress", "yes");
 
     public bool GetBool(string name) => TryParseBool(Get(name), out var b) && b;
 

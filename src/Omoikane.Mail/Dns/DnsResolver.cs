@@ -26,6 +26,8 @@ public sealed class DnsResolver : IDnsResolver
     private readonly LookupClient _client;
     private readonly DnsCache _cache;
     private readonly ConcurrentDictionary<(string Name, ushort Type), Lazy<Task<object>>> _inFlight = new();
+    private readonly NameServerHealth _health;
+    private readonly IReadOnlyList<IPEndPoint> _servers;
 
     public DnsResolver(DnsResolverOptions options, TimeProvider? time = null)
     {
@@ -44,6 +46,8 @@ public sealed class DnsResolver : IDnsResolver
         clientOptions.Recursion = true;
         _client = new LookupClient(clientOptions);
         _cache = new DnsCache(time ?? TimeProvider.System, options.MaxCacheEntries);
+        _health = new NameServerHealth(time ?? TimeProvider.System);
+        _servers = NameServers;
     }
 
     /// <summary>A resolver configured from dns_servers and dns_timeout.</summary>
@@ -131,15 +135,33 @@ public sealed class DnsResolver : IDnsResolver
 
     private async Task<(DnsAnswer<T> Answer, TimeSpan Ttl)> AskServerAsync<T>(string name, QueryType type, Func<IDnsQueryResponse, T[]> extract)
     {
+        // Servers known to refuse (ICMP unreachable) are skipped; with none left the answer is at once "try later".
+        var servers = _health.Usable(_servers);
+        if (servers.Count == 0)
+            return (DnsAnswer<T>.Temp($"{type} {name}: no name server reachable ({string.Join(", ", _servers)})"), Options.TempFailTtl);
         IDnsQueryResponse response;
+        using var cts = new CancellationTokenSource();
+        if (Options.Deadline is { } deadline) cts.CancelAfter(deadline);
         try
         {
             // The trailing dot makes the name absolute (RFC 1034 §3.1).
-            response = await _client.QueryAsync(name + ".", type, QueryClass.IN, CancellationToken.None).ConfigureAwait(false);
+            var query = _client.QueryServerAsync(servers.Select(s => new NameServer(s)).ToArray(), name + ".", type, QueryClass.IN, cts.Token);
+            var allDead = _health.AllDeadAsync(servers, Options.Timeout, cts.Token);
+            if (await Task.WhenAny(query, allDead).ConfigureAwait(false) == allDead && await allDead.ConfigureAwait(false))
+            {
+                await cts.CancelAsync().ConfigureAwait(false);
+                _ = query.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);   // observe its end
+                return (DnsAnswer<T>.Temp($"{type} {name}: no name server reachable ({string.Join(", ", servers)})"), Options.TempFailTtl);
+            }
+            response = await query.ConfigureAwait(false);
         }
         catch (DnsResponseException e)
         {
             return (DnsAnswer<T>.Temp($"{type} {name}: {e.DnsError}"), Options.TempFailTtl);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            return (DnsAnswer<T>.Temp($"{type} {name}: no answer within {Options.Deadline?.TotalSeconds}s"), Options.TempFailTtl);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -8,7 +8,8 @@ namespace Omoikane.Mail.Dns;
 /// <summary>
 /// Settings of the process resolver. Servers empty means the system resolver (/etc/resolv.conf).
 /// Timeout applies to one try against one server; Retries are extra tries on timeouts and network
-/// errors. The cache settings bound how long answers live (see <see cref="DnsResolver"/>).
+/// errors; <see cref="Deadline"/>, when set, bounds a whole lookup (every try of every server).
+/// The cache settings bound how long answers live (see <see cref="DnsResolver"/>).
 /// </summary>
 public sealed record DnsResolverOptions(IReadOnlyList<IPEndPoint> Servers, TimeSpan Timeout, int Retries = 2)
 {
@@ -16,6 +17,12 @@ public sealed record DnsResolverOptions(IReadOnlyList<IPEndPoint> Servers, TimeS
 
     /// <summary>The system resolver, a 5 s timeout and 2 retries (the dns_timeout default).</summary>
     public static DnsResolverOptions Default { get; } = new([], TimeSpan.FromSeconds(5));
+
+    /// <summary>The longest one lookup may take, all tries together (dns_timeout); null: only the tries bound it.</summary>
+    public TimeSpan? Deadline { get; init; }
+
+    /// <summary>The shortest time one try gets when dns_timeout is split over the tries.</summary>
+    public static TimeSpan MinTryTimeout { get; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Upper bound on cached answers; the oldest are dropped past it.</summary>
     public int MaxCacheEntries { get; init; } = 10_000;
@@ -61,9 +68,21 @@ public sealed record DnsResolverOptions(IReadOnlyList<IPEndPoint> Servers, TimeS
             problems.Add($"dns_timeout: \"{parameters.Get("dns_timeout")}\" must be a positive time such as 5s");
             timeout = Default.Timeout;
         }
-        options = new DnsResolverOptions(servers, timeout);
+        options = ForDeadline(servers, timeout);
         errors = problems;
         return problems.Count == 0;
+    }
+
+    /// <summary>
+    /// dns_timeout bounds a whole lookup: two tries per server (one retry), each getting an equal share of
+    /// it (at least <see cref="MinTryTimeout"/>), so a silent server costs at most dns_timeout, not a multiple.
+    /// </summary>
+    public static DnsResolverOptions ForDeadline(IReadOnlyList<IPEndPoint> servers, TimeSpan deadline)
+    {
+        const int retries = 1;
+        var perTry = deadline / ((retries + 1) * Math.Max(1, servers.Count));
+        if (perTry < MinTryTimeout) perTry = deadline < MinTryTimeout ? deadline : MinTryTimeout;
+        return new DnsResolverOptions(servers, perTry, retries) { Deadline = deadline };
     }
 
     /// <summary>Parses "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT"; a bare IPv6 address and no port mean port 53.</summary>

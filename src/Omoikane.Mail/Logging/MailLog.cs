@@ -7,13 +7,17 @@ namespace Omoikane.Mail.Logging;
 /// Writes one line per event in Postfix's maillog format
 /// ("Nov 28 02:24:06 host postfix-omoikane/smtpd[1234]: connect from unknown[192.0.2.1]"),
 /// to stderr and to maillog_file, so pflogsumm and fail2ban's postfix filters read it unchanged.
-/// Lines are queued and written by one background writer (no lock on the session's path).
+/// Lines are queued and written by one background writer (no lock on the session's path). Every line
+/// is made printable there (<see cref="LogText.Printable"/>): no caller can write a raw control byte.
+/// Lines of the master and qmgr carry the process id; those of a session carry the session's own
+/// number (<see cref="BeginSession"/>).
 /// </summary>
 public sealed class MailLog : IAsyncDisposable
 {
     private readonly string _syslogName;
     private readonly string _host;
     private readonly int _pid = Environment.ProcessId;
+    private readonly LogSessionNumbers _sessions = new(Environment.ProcessId);
     // Lines go to a writer thread of its own, which blocks while there is nothing to write and
     // writes synchronously: logging never wakes or occupies a thread-pool thread.
     private readonly BatchQueue<string> _lines = new();
@@ -43,14 +47,22 @@ public sealed class MailLog : IAsyncDisposable
     public void Error(string program, string text) => Write(_syslogName, program, "error: " + text);
 
     /// <summary>Writes with an explicit syslog name (master.cf "-o syslog_name=postfix/submission").</summary>
-    public void Write(string syslogName, string program, string text)
+    public void Write(string syslogName, string program, string text) => Write(syslogName, program, _pid, text);
+
+    /// <summary>Writes with the number of a session in the pid field (see <see cref="LogSession"/>).</summary>
+    public void Write(string syslogName, string program, int pid, string text)
     {
         var now = _time.GetLocalNow();
         // RFC 3164 timestamp as syslog writes it: "Nov  8 02:24:06".
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"{now.ToString("MMM", CultureInfo.InvariantCulture)} {now.Day,2} {now:HH:mm:ss} {_host} {syslogName}/{program}[{_pid}]: {text}");
+            $"{now.ToString("MMM", CultureInfo.InvariantCulture)} {now.Day,2} {now:HH:mm:ss} {_host} {syslogName}/{program}[{pid}]: {text}");
         _lines.TryAdd(line);
     }
+
+    /// <summary>Starts the lines of a session: a number of its own, unique among live sessions, until disposed.</summary>
+    public LogSession BeginSession() => new(this, _sessions.Allocate());
+
+    internal void ReleaseSession(int number) => _sessions.Release(number);
 
     private void WriteLoop()
     {
@@ -75,7 +87,7 @@ public sealed class MailLog : IAsyncDisposable
             {
                 _lines.TakeAll(ref batch);
                 sb.Clear();
-                foreach (var line in batch) sb.Append(line).Append('\n');
+                foreach (var line in batch) sb.Append(LogText.Printable(line)).Append('\n');
                 batch.Clear();
                 var chunk = sb.ToString();
                 try

@@ -125,9 +125,12 @@ internal sealed partial class PolicyEvaluation
         var reason = new StringBuilder();
         if (txt.Found)
         {
-            foreach (var t in txt.Records)
+            foreach (var record in txt.Records)
             {
                 if (reason.Length >= RblTxtLimit) break;
+                // Text from the DNS list's zone goes into a one-line SMTP reply and the log: a CR LF in it
+                // would start another reply line; controls become '?' as Postfix's printable() writes them.
+                var t = Logging.LogText.Printable(record);
                 if (reason.Length > 0) reason.Append(" / ");
                 reason.Append(t.Length > RblTxtLimit - reason.Length ? t[..(RblTxtLimit - reason.Length)] : t);
             }

@@ -28,6 +28,9 @@ public sealed class SmtpdPolicy
         Domains = new DomainClassifier(p, options.Tables, diagnostics, options.LocalAddresses);
         MyNetworks = new NetworkList(p.GetList("mynetworks"), options.Tables, diagnostics, "mynetworks",
             p.Source("mynetworks")?.File ?? "main.cf", p.Source("mynetworks")?.Line ?? 0);
+        BareNewlineExclusions = new NetworkList(p.GetList("smtpd_forbid_bare_newline_exclusions"), options.Tables, diagnostics,
+            "smtpd_forbid_bare_newline_exclusions", p.Source("smtpd_forbid_bare_newline_exclusions")?.File ?? p.Source("mynetworks")?.File ?? "main.cf",
+            p.Source("smtpd_forbid_bare_newline_exclusions")?.Line ?? p.Source("mynetworks")?.Line ?? 0);
 
         var classNames = new HashSet<string>(p.GetList("smtpd_restriction_classes"), StringComparer.OrdinalIgnoreCase);
         _compiler = new RestrictionCompiler(options.Tables, classNames);
@@ -83,6 +86,8 @@ public sealed class SmtpdPolicy
     public Parameters Parameters { get; }
     public DomainClassifier Domains { get; }
     public NetworkList MyNetworks { get; }
+    /// <summary>smtpd_forbid_bare_newline_exclusions (default $mynetworks): clients for which the setting is "no".</summary>
+    public NetworkList BareNewlineExclusions { get; }
     public IReadOnlyDictionary<string, RestrictionList> Classes { get; }
     /// <summary>smtpd_sender_login_maps: sender address (or @domain) → the login names that own it.</summary>
     public IReadOnlyList<ILookupTable> SenderLoginMaps { get; }

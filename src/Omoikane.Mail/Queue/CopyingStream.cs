@@ -1,10 +1,17 @@
 namespace Omoikane.Mail.Queue;
 
-/// <summary>A write-only stream that passes writes through and keeps a copy of the first bytes (up to a limit).</summary>
+/// <summary>
+/// A write-only stream that passes writes through, keeps a copy of the first bytes (up to a limit) and
+/// the CRC-32C of all of them (computed on the bytes in hand: no second pass over the data).
+/// </summary>
 internal sealed class CopyingStream(Stream inner, int limit) : Stream
 {
     private MemoryStream? _copy = new();
     private long _length;
+    private uint _crc = Crc32C.Initial;
+
+    /// <summary>CRC-32C of the bytes written so far.</summary>
+    public uint Crc => Crc32C.Finish(_crc);
 
     /// <summary>The bytes written, or null when they exceeded the limit.</summary>
     public ReadOnlyMemory<byte>? Copy => _copy is null ? (ReadOnlyMemory<byte>?)null : _copy.GetBuffer().AsMemory(0, (int)_copy.Length);
@@ -18,6 +25,7 @@ internal sealed class CopyingStream(Stream inner, int limit) : Stream
     private void Keep(ReadOnlySpan<byte> data)
     {
         _length += data.Length;
+        _crc = Crc32C.Append(_crc, data);
         if (_copy is null) return;
         if (_copy.Length + data.Length > limit) { _copy = null; return; }
         _copy.Write(data);

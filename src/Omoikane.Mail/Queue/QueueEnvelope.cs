@@ -13,8 +13,44 @@ public sealed record QueueRecipient(string Address, string? Original = null);
 public sealed record QueueEnvelope
 {
     public const string Magic = "OMOIKANE-QUEUE 1";
-    /// <summary>Last line of a complete queue file; a file without it was never acknowledged and is quarantined.</summary>
+    /// <summary>
+    /// Last line of a complete queue file as earlier versions wrote it (still read: such a file is delivered,
+    /// unchecked); a file without an end record was never acknowledged and is quarantined.
+    /// </summary>
     public const string EndMarker = "\n.OMOIKANE-END\n";
+    /// <summary>Start of the end record written now: "\n.OMOIKANE-END size=N crc32c=xxxxxxxx\n", the content's length and CRC-32C.</summary>
+    public const string EndRecordStart = "\n.OMOIKANE-END ";
+    /// <summary>Longest end record.</summary>
+    public const int EndRecordMaxLength = 64;
+
+    /// <summary>Writes the end record for content of this length and CRC-32C; returns its length.</summary>
+    public static int WriteEndRecord(Span<byte> destination, long size, uint crc)
+    {
+        System.Text.Unicode.Utf8.TryWrite(destination, CultureInfo.InvariantCulture,
+            $"{EndRecordStart}size={size} crc32c={crc:x8}\n", out var written);
+        return written;
+    }
+
+    /// <summary>
+    /// Reads the end record at the end of <paramref name="tail"/> (the last bytes of a file): its length,
+    /// and the content size and CRC-32C it records (null for an earlier version's bare end marker).
+    /// </summary>
+    public static bool TryParseEndRecord(ReadOnlySpan<byte> tail, out int recordLength, out (long Size, uint Crc)? check)
+    {
+        recordLength = 0; check = null;
+        var legacy = EndMarker.Length;
+        if (tail.Length >= legacy && tail[^legacy..].SequenceEqual("\n.OMOIKANE-END\n"u8)) { recordLength = legacy; return true; }
+        var start = tail.LastIndexOf("\n.OMOIKANE-END "u8);
+        if (start < 0 || tail[^1] != (byte)'\n') return false;
+        var fields = Encoding.ASCII.GetString(tail[(start + EndRecordStart.Length)..^1]).Split(' ');
+        if (fields.Length != 2 || !fields[0].StartsWith("size=", StringComparison.Ordinal) || !fields[1].StartsWith("crc32c=", StringComparison.Ordinal)
+            || !long.TryParse(fields[0].AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+            || fields[1].Length != 15 || !uint.TryParse(fields[1].AsSpan(7), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc))
+            return false;
+        recordLength = tail.Length - start;
+        check = (size, crc);
+        return true;
+    }
 
     public required string QueueId { get; init; }
     public required DateTimeOffset Arrival { get; init; }

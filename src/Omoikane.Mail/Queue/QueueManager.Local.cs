@@ -1,6 +1,7 @@
 using Omoikane.Mail.Delivery;
 using Omoikane.Mail.Delivery.Local;
 using Omoikane.Mail.Delivery.Maildir;
+using Omoikane.Mail.Logging;
 
 namespace Omoikane.Mail.Queue;
 
@@ -20,7 +21,7 @@ public sealed partial class QueueManager
     }
 
     /// <summary>Delivers to an alias "|command", "/file" or "/directory/" (a Maildir) and logs the result.</summary>
-    private async Task<LocalResult> DeliverToCommandOrFileAsync(QueueMessageFile msg, ResolvedTarget target, QueueRecipient rcpt, string key,
+    private async Task<LocalResult> DeliverToCommandOrFileAsync(LogSession agent, QueueMessageFile msg, ResolvedTarget target, QueueRecipient rcpt, string key,
         DateTimeOffset started, CancellationToken ct)
     {
         var sw = _time.GetTimestamp();
@@ -57,7 +58,7 @@ public sealed partial class QueueManager
                 throw new ArgumentException("not a command or file target", nameof(target));
         }
         var status = result.Status switch { DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred" };
-        LogDelivery(msg, new QueueRecipient(address, original != address ? original : null), "local", result.Dsn, status, result.Text,
+        LogDelivery(agent, msg, new QueueRecipient(address, original != address ? original : null), "local", result.Dsn, status, result.Text,
             started, _time.GetElapsedTime(sw));
         return result;
     }

@@ -154,11 +154,13 @@ public sealed partial class QueueManager : IAsyncDisposable
         var fresh = _fresh.TryRemove(id, out var freshMessage);
         string? error = null;
         var msg = freshMessage ?? _spool.Open(id, out error);
-        try { await ProcessOpenAsync(id, msg, fresh, error, started, ct).ConfigureAwait(false); }
+        // The delivery agents' lines (local, smtp, bounce) of this attempt carry a number of their own.
+        using var agent = _log.BeginSession();
+        try { await ProcessOpenAsync(id, msg, fresh, error, started, agent, ct).ConfigureAwait(false); }
         finally { if (freshMessage is not null) SpoolWriter.Release(freshMessage); }
     }
 
-    private async Task ProcessOpenAsync(string id, QueueMessageFile? msg, bool fresh, string? error, DateTimeOffset started, CancellationToken ct)
+    private async Task ProcessOpenAsync(string id, QueueMessageFile? msg, bool fresh, string? error, DateTimeOffset started, LogSession agent, CancellationToken ct)
     {
         if (msg is null)
         {
@@ -195,7 +197,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                         var key = $"{id}R{IndexOf(env, rcpt)}";
                         if (MaildirTooBig(prefix, msg) is { } tooBig)
                         {
-                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "5.2.2", "bounced", tooBig, started, TimeSpan.Zero);
+                            LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original), "local", "5.2.2", "bounced", tooBig, started, TimeSpan.Zero);
                             outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.2.2", "local", tooBig));
                             anyBounced = true;
                             break;
@@ -205,36 +207,36 @@ public sealed partial class QueueManager : IAsyncDisposable
                             if (recovered && MaildirWriter.FindDelivered(mailbox, key) is not null)
                             {
                                 // Delivered before a crash that came before the queue file was removed.
-                                LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
+                                LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
                                     "local", "2.0.0", "sent", "delivered to maildir before restart", started, TimeSpan.Zero);
                                 anySent = true;
                                 break;
                             }
                             await _maildir.DeliverAsync(mailbox, prefix, msg, key, ct).ConfigureAwait(false);
-                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
+                            LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original ?? (m.Address != rcpt.Address ? rcpt.Address : null)),
                                 "local", "2.0.0", "sent", "delivered to maildir", started, _time.GetElapsedTime(sw));
                             anySent = true;
                         }
                         catch (IOException ex)
                         {
                             anyTemp = true;
-                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
+                            LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
                         }
                         catch (UnauthorizedAccessException ex)
                         {
                             anyTemp = true;
-                            LogDelivery(msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
+                            LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
                         }
                         break;
                     case ResolvedTarget.Command or ResolvedTarget.File:
-                        var lr = await DeliverToCommandOrFileAsync(msg, t, rcpt, $"{id}R{IndexOf(env, rcpt)}", started, ct).ConfigureAwait(false);
+                        var lr = await DeliverToCommandOrFileAsync(agent, msg, t, rcpt, $"{id}R{IndexOf(env, rcpt)}", started, ct).ConfigureAwait(false);
                         if (lr.Status == DeliveryStatus.Sent) anySent = true;
                         else if (lr.Status == DeliveryStatus.Deferred) anyTemp = true;
                         else { outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, lr.Dsn, "local", lr.Text)); anyBounced = true; }
                         break;
                     case ResolvedTarget.TempFail f:
                         anyTemp = true;
-                        LogDelivery(msg, rcpt, "local", "4.3.0", "deferred", f.Reason, started, TimeSpan.Zero);
+                        LogDelivery(agent, msg, rcpt, "local", "4.3.0", "deferred", f.Reason, started, TimeSpan.Zero);
                         break;
                     case ResolvedTarget.Unknown u:
                         failures.Add($"<{u.Address}>: {u.Reason}");
@@ -250,7 +252,7 @@ public sealed partial class QueueManager : IAsyncDisposable
             if (failures.Count > 0 && !anySent && !anyBounced && !targets.Any(t => t is ResolvedTarget.Remote))
             {
                 var o = new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
-                LogDelivery(msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
+                LogDelivery(agent, msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
                 outcomes.Add(o);
             }
             else
@@ -267,7 +269,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                 var r = result;
                 if (r.Status == DeliveryStatus.Local)
                     r = await DeliverHandedBackAsync(msg, r.Recipient, ct).ConfigureAwait(false);
-                LogDelivery(msg, r.Recipient, r.Relay, r.Dsn, r.Status switch
+                LogDelivery(agent, msg, r.Recipient, r.Relay, r.Dsn, r.Status switch
                 {
                     DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred",
                 }, r.Text, started, r.Transmission, r.Setup, r.Relay == "local" ? "local" : "smtp");
@@ -295,7 +297,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                 {
                     var reason = state?.Reasons.GetValueOrDefault(r.Address) ?? "delivery temporarily suspended";
                     var o = new RecipientOutcome(r, DeliveryStatus.Bounced, "4.4.7", "none", $"message expired: {reason}");
-                    LogDelivery(msg, r, "none", "4.4.7", "expired, returned to sender", reason, started, TimeSpan.Zero);
+                    LogDelivery(agent, msg, r, "none", "4.4.7", "expired, returned to sender", reason, started, TimeSpan.Zero);
                     outcomes.Add(o);
                 }
                 remaining.Clear();
@@ -303,7 +305,7 @@ public sealed partial class QueueManager : IAsyncDisposable
         }
 
         if (outcomes.Count > 0)
-            await BounceAsync(msg, outcomes, ct).ConfigureAwait(false);
+            await BounceAsync(agent, msg, outcomes, ct).ConfigureAwait(false);
 
         // delay_warning_time: one "still being retried" notice per message (Postfix qmgr, RFC 3464 Action: delayed).
         if (remaining.Count > 0 && _options.DelayWarningTime > TimeSpan.Zero && !env.IsBounce && env.Sender.Length > 0
@@ -311,7 +313,7 @@ public sealed partial class QueueManager : IAsyncDisposable
         {
             var delayed = remaining.Select(r => new RecipientOutcome(r, DeliveryStatus.Deferred, "4.4.7", "none",
                 state.Reasons.GetValueOrDefault(r.Address) ?? "delivery temporarily suspended")).ToList();
-            await BounceAsync(msg, delayed, ct, delayWarning: true).ConfigureAwait(false);
+            await BounceAsync(agent, msg, delayed, ct, delayWarning: true).ConfigureAwait(false);
             state.DelayWarningSent = _time.GetUtcNow();
         }
 
@@ -335,69 +337,6 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         state ??= new QueueState();
         state.Done.Add(address);
-    }
-
-    private void LogDelivery(QueueMessageFile msg, QueueRecipient rcpt, string relay, string dsn, string status, string text,
-        DateTimeOffset started, TimeSpan transmission, TimeSpan setup = default, string? program = null)
-    {
-        var now = _time.GetUtcNow();
-        var total = now - msg.Envelope.Arrival;
-        var a = started - msg.Envelope.Arrival;
-        if (a < TimeSpan.Zero) a = TimeSpan.Zero;
-        var d = transmission;
-        var b = total - a - setup - d;
-        if (b < TimeSpan.Zero) b = TimeSpan.Zero;
-        program ??= relay == "local" ? "local" : relay == "none" ? "qmgr" : "smtp";
-        var orig = rcpt.Original is not null && !string.Equals(rcpt.Original, rcpt.Address, StringComparison.OrdinalIgnoreCase) ? $", orig_to=<{rcpt.Original}>" : "";
-        _log.Info(program, string.Create(CultureInfo.InvariantCulture,
-            $"{msg.Id}: to=<{rcpt.Address}>{orig}, relay={relay}, delay={Fmt(total)}, delays={Fmt(a)}/{Fmt(b)}/{Fmt(setup)}/{Fmt(d)}, dsn={dsn}, status={status} ({text})"));
-    }
-
-    /// <summary>Postfix's delay format: up to two significant decimals, "0" for nothing.</summary>
-    public static string Fmt(TimeSpan t)
-    {
-        var s = t.TotalSeconds;
-        if (s < 0.005) return "0";
-        if (s < 10) return s.ToString("0.##", CultureInfo.InvariantCulture);
-        return s.ToString("0.#", CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Queues a DSN to the sender for the failed recipients; nothing for the null sender or a bounce.</summary>
-    private async Task BounceAsync(QueueMessageFile msg, IReadOnlyList<RecipientOutcome> failed, CancellationToken ct, bool delayWarning = false)
-    {
-        var env = msg.Envelope;
-        if (env.Sender.Length == 0 || env.IsBounce)
-        {
-            foreach (var f in failed) _log.Info("bounce", $"{msg.Id}: sender is the null address; no notification for <{f.Recipient.Address}>");
-            return;
-        }
-        var headers = ReadHeaders(msg);
-        var body = BounceBuilder.Build(_options.MyHostname, _options.MailName, env, failed, headers, _time.GetUtcNow(), delayWarning);
-        var now = _time.GetUtcNow();
-        var writer = _spool.Create(qid => new QueueEnvelope
-        {
-            QueueId = qid, Arrival = now, Sender = "", Recipients = [new QueueRecipient(env.Sender)],
-            Client = "local", Protocol = "local", IsBounce = true,
-        }, _time);
-        await using (writer)
-        {
-            var bytes = Encoding.UTF8.GetBytes(body);
-            await writer.Content.WriteAsync(bytes, ct).ConfigureAwait(false);
-            await writer.CommitAsync(ct).ConfigureAwait(false);
-        }
-        _log.Info("bounce", $"{msg.Id}: sender {(delayWarning ? "delay" : "non-delivery")} notification: {writer.Id}");
-        Enqueue(writer.Id);
-    }
-
-    private static string ReadHeaders(QueueMessageFile msg)
-    {
-        using var fs = new FileStream(msg.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        fs.Seek(msg.ContentOffset, SeekOrigin.Begin);
-        var len = (int)Math.Min(msg.ContentLength, 256 * 1024);
-        var buf = new byte[len];
-        fs.ReadExactly(buf, 0, len);
-        var end = buf.AsSpan().IndexOf("\n\n"u8);
-        return Encoding.UTF8.GetString(buf, 0, end < 0 ? len : end + 1);
     }
 
     public async ValueTask DisposeAsync()

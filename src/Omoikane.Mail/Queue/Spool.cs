@@ -6,9 +6,9 @@ namespace Omoikane.Mail.Queue;
 
 /// <summary>
 /// The durable queue: one file per message in queue_directory/messages (envelope, content with LF line
-/// endings, end marker), written under incoming/ and renamed into place, then made durable through
+/// endings, end record with the content's size and CRC-32C), written under incoming/ and renamed into place, then made durable through
 /// <see cref="GroupCommit"/> before the server answers 250. Delivery state of a deferred message lives
-/// beside it in state/ (see <see cref="QueueState"/>). Files found incomplete at start are moved to corrupt/.
+/// beside it in state/ (see <see cref="QueueState"/>). Files found incomplete or torn are moved to corrupt/.
 /// </summary>
 public sealed class Spool
 {
@@ -152,16 +152,47 @@ public sealed class Spool
             // A reused queue file is renamed into place before its flush: after a crash in between it
             // may still hold the message it held before, which was delivered when the file was freed.
             if (env.QueueId != id) { error = $"holds queue id {env.QueueId} (a reused file not yet rewritten at a crash)"; return null; }
-            var marker = Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker);
-            if (length < offset + marker.Length) { error = "truncated (no end marker)"; return null; }
-            var tail = new byte[marker.Length];
-            fs.Seek(length - marker.Length, SeekOrigin.Begin);
+            var tail = new byte[(int)Math.Min(length - offset, QueueEnvelope.EndRecordMaxLength)];
+            fs.Seek(length - tail.Length, SeekOrigin.Begin);
             fs.ReadExactly(tail);
-            if (!tail.AsSpan().SequenceEqual(marker)) { error = "truncated (no end marker)"; return null; }
-            return new QueueMessageFile(id, path, env, offset, length - marker.Length - offset);
+            if (!QueueEnvelope.TryParseEndRecord(tail, out var recordLength, out var check)) { error = "truncated (no end marker)"; return null; }
+            var contentLength = length - recordLength - offset;
+            // The end record holds the content's size and CRC-32C: a file renamed into place before its flush
+            // and torn by a crash (new envelope and end record around blocks of the message it held before)
+            // fails them. Files of earlier versions end in a bare marker and are taken unchecked.
+            if (check is { } c)
+            {
+                if (c.Size != contentLength) { error = $"content is {contentLength} bytes, its end record says {c.Size} (torn write)"; return null; }
+                var crc = ContentCrc(fs, head, offset, contentLength);
+                if (crc != c.Crc) { error = $"content checksum mismatch: crc32c {crc:x8}, end record {c.Crc:x8} (torn write)"; return null; }
+            }
+            return new QueueMessageFile(id, path, env, offset, contentLength);
         }
         catch (FileNotFoundException) { error = "not found"; return null; }
         catch (IOException ex) { error = ex.Message; return null; }
+    }
+
+    /// <summary>CRC-32C of the content: the part already read with the envelope, then the rest of the file.</summary>
+    private static uint ContentCrc(FileStream fs, byte[] head, int offset, long contentLength)
+    {
+        var inHead = (int)Math.Min(contentLength, head.Length - offset);
+        var crc = Crc32C.Append(Crc32C.Initial, head.AsSpan(offset, inHead));
+        var left = contentLength - inHead;
+        if (left == 0) return Crc32C.Finish(crc);
+        fs.Seek(offset + inHead, SeekOrigin.Begin);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (left > 0)
+            {
+                var n = fs.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (n == 0) throw new EndOfStreamException("queue file shrank while read");
+                crc = Crc32C.Append(crc, buffer.AsSpan(0, n));
+                left -= n;
+            }
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+        return Crc32C.Finish(crc);
     }
 
     /// <summary>Moves a broken queue file aside (never deletes it) and logs it.</summary>
@@ -220,8 +251,6 @@ public sealed class SpoolWriter : IAsyncDisposable
     private static long _inMemoryTotal;
     private const long InMemoryTotalLimit = 64L * 1024 * 1024;
 
-    private static readonly byte[] EndMarkerBytes = Encoding.ASCII.GetBytes(QueueEnvelope.EndMarker);
-
     internal SpoolWriter(Spool spool, string id, string tempPath, FileStream file, QueueEnvelope envelope, long previousLength = 0)
     {
         _spool = spool; Id = id; _tempPath = tempPath; _file = file; Envelope = envelope; _previousLength = previousLength;
@@ -259,14 +288,15 @@ public sealed class SpoolWriter : IAsyncDisposable
         if (message.Content is { } c) Interlocked.Add(ref _inMemoryTotal, -c.Length);
     }
 
-    /// <summary>Writes the end marker, renames into messages/, and waits for the group commit.</summary>
+    /// <summary>Writes the end record (content size and CRC-32C), renames into messages/, and waits for the group commit.</summary>
     public async Task CommitAsync(CancellationToken ct = default)
     {
         // Synchronous: a write into the page cache is quick, and FileStream's async methods on Unix
         // only hand the same synchronous write to a thread-pool thread (two thread switches).
         // (The content stream writes straight through to _buffer: one flush writes it all.)
         ct.ThrowIfCancellationRequested();
-        _buffer.Write(EndMarkerBytes);
+        Span<byte> end = stackalloc byte[QueueEnvelope.EndRecordMaxLength];
+        _buffer.Write(end[..QueueEnvelope.WriteEndRecord(end, _content.Length, _content.Crc)]);
         _buffer.Flush();
         if (_previousLength > _file.Position) _file.SetLength(_file.Position);
         var final = _spool.MessagePath(Id);

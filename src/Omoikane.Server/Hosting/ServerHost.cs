@@ -27,19 +27,22 @@ public sealed record ServerHostOptions
     public bool EphemeralPorts { get; init; }
     /// <summary>Extra hook to build the remote transport (the SMTP client) once the queue exists.</summary>
     public Func<ServerHost, IRemoteTransport>? RemoteTransport { get; init; }
+    /// <summary>Replaces the failed-login throttle's delays and limits (tests: short delays).</summary>
+    public AuthThrottleOptions? AuthThrottle { get; init; }
 }
 
 /// <summary>
 /// The whole server in one process: the queue manager and local delivery, and one listener per master.cf
 /// service (smtpd, pop3d), all sharing the user store, the DNS resolver, the policy tables and the log.
 /// </summary>
-public sealed class ServerHost : IAsyncDisposable
+public sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly List<(MasterService Service, Listener Listener)> _listeners = new();
     private readonly GroupCommit _commit;
     private readonly GroupCommit _deliveryCommit;
     private readonly ServerHostOptions _options;
-    private readonly ClientConnectionCounter _counter = new();
+    /// <summary>smtpd_client_ipv6_prefix_length at start: how the per-client tables group IPv6 clients.</summary>
+    private readonly int _ipv6PrefixLength;
     private readonly SwappableTableList _aliasMaps = new();
     private readonly object _reloadGate = new();
     private readonly List<Task> _retiring = new();
@@ -61,6 +64,8 @@ public sealed class ServerHost : IAsyncDisposable
     public IDnsResolver Dns { get; }
     public PopBeforeSmtpRegistry PopBeforeSmtp { get; }
     public AuthThrottle AuthThrottle { get; }
+    /// <summary>SCRAM salts for unknown users, from a secret kept in data_directory.</summary>
+    public ScramFakeSalt ScramFakeSalt { get; }
     public MaildirWriter Maildir { get; }
     public TableFactory Tables { get; }
     /// <summary>Delivery to other hosts: the SMTP client unless <see cref="ServerHostOptions.RemoteTransport"/> replaces it.</summary>
@@ -77,6 +82,7 @@ public sealed class ServerHost : IAsyncDisposable
         var main = config.Main;
         Directory.CreateDirectory(config.DataDirectory);
         var maillog = main.Get("maillog_file");
+        EnsureWritableLog(maillog);
         Log = new MailLog(main.Get("syslog_name"), main.Get("myhostname"), maillog, options.LogToStderr, options.Time);
         // Two flushers: queue files (on the path to the client's 250) never wait behind Maildir flushes.
         _commit = new GroupCommit();
@@ -84,17 +90,22 @@ public sealed class ServerHost : IAsyncDisposable
         Spool = new Spool(config.QueueDirectory, _commit);
         Spool.EnsureDirectories();
         Users = new FileUserStore(main.Get("user_database"), CredentialOptions.FromParameters(main));
+        ScramFakeSalt = ScramFakeSalt.LoadOrCreate(config.DataDirectory, CredentialOptions.FromParameters(main));
         Tables = new TableFactory(config.ConfigDirectory);
         var diags = new ConfigDiagnostics();
         _aliasMaps.Set(main.GetList("alias_maps").Select(spec => Tables.CreateAliasMap(spec, diags, config.MainCfPath)).OfType<ILookupTable>().ToList());
-        foreach (var d in diags.Items) Log.Warning("master", d.ToString());
+        foreach (var d in diags.Items)
+            if (d.Severity == DiagnosticSeverity.Error) _startErrors.Error(d.File, d.Line, d.Message);
+            else Log.Warning("master", d.ToString());
         // The policy's DomainClassifier (same mydestination, same own addresses): what RCPT takes as local is delivered locally.
         Local = new LocalRecipients(main, _aliasMaps, new UserStoreUsers(Users), new DomainClassifier(main, Tables, new ConfigDiagnostics(), LocalAddresses()));
         Maildir = new MaildirWriter(config.MailboxBase, _deliveryCommit, main.Get("myhostname"));
         Dns = DnsResolver.FromParameters(main, options.Time);
         _hostsAccess = CreateHostsAccess(main);
         PopBeforeSmtp = PopBeforeSmtpRegistry.FromParameters(main);
-        AuthThrottle = new AuthThrottle(AuthThrottleOptions.Default, options.Time);
+        var ipv6Prefix = main.GetInt("smtpd_client_ipv6_prefix_length");
+        _ipv6PrefixLength = ipv6Prefix;
+        AuthThrottle = new AuthThrottle((options.AuthThrottle ?? AuthThrottleOptions.Default) with { Ipv6PrefixLength = ipv6Prefix }, options.Time);
         RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
         Queue = new QueueManager(Spool, Maildir, Local, RemoteTransport, Log, QueueManagerOptions.From(main), options.Time);
     }
@@ -139,14 +150,26 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     /// <summary>What a listener runs for one service: the session handler and the hosts_access gate, built from one configuration.</summary>
-    private sealed record ServiceRuntime(Func<Connection, CancellationToken, Task> Handler, HostsAccessGate Gate);
+    private sealed record ServiceRuntime(Func<Connection, CancellationToken, Task> Handler, HostsAccessGate Gate, ConnectionLimit Limit);
 
     private static string ServiceKey(MasterService service) => service.Service + "/" + service.Command;
 
     private void StartListeners(ServerHostOptions options)
     {
-        var runtimes = BuildRuntimes(Config, Tables, null, out var warnings);
+        Dictionary<string, ServiceRuntime> runtimes;
+        List<string> warnings;
+        try { runtimes = BuildRuntimes(Config, Tables, _startErrors, out warnings); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new InvalidOperationException($"cannot load the TLS certificate or key: {ex.Message}", ex);
+        }
         foreach (var w in warnings) Log.Warning("smtpd", w);
+        // Fail closed: a table, alias map or key that cannot be read stops the start (as it stops a reload).
+        if (_startErrors.HasErrors)
+        {
+            foreach (var e in _startErrors.Errors) Log.Error("master", $"cannot start: {e}");
+            throw new InvalidOperationException(string.Join(Environment.NewLine, _startErrors.Errors));
+        }
         foreach (var service in Config.Services)
         {
             if (!runtimes.TryGetValue(ServiceKey(service), out var runtime)) continue;
@@ -157,7 +180,8 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     private Listener NewListener(MasterService service, IPEndPoint ep, ServiceRuntime runtime)
-        => new(ep, service.MaxProc, runtime.Handler, msg => Log.Warning("master", msg)) { Admit = runtime.Gate.AdmitAsync };
+        => new(ep, service.MaxProc, runtime.Handler, msg => Log.Warning("master", msg), service.Service)
+        { Admit = runtime.Gate.AdmitAsync, Limit = runtime.Limit };
 
     /// <summary>
     /// Builds every smtpd and pop3d service of a configuration: options, restriction lists and their tables,
@@ -190,11 +214,17 @@ public sealed class ServerHost : IAsyncDisposable
                     if (errors is not null && d.Severity == DiagnosticSeverity.Error) errors.Error(d.File, d.Line, d.Message);
                     else warnings.Add(d.ToString());
                 }
-                var sasl = new SaslMechanisms(LoginRealmUserStore.Wrap(Users, p.Get("smtpd_sasl_local_domain")), SaslOptions.FromParameters(p));
+                var sasl = new SaslMechanisms(LoginRealmUserStore.Wrap(Users, p.Get("smtpd_sasl_local_domain")), SaslOptions.FromParameters(p), ScramFakeSalt);
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
                     Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
-                foreach (var problem in authProblems) Log.Warning("smtpd", problem);
+                var dkimSource = p.Source("dkim_signing_domains");
+                foreach (var problem in authProblems)
+                {
+                    // A signing key that cannot be loaded is an error: sending unsigned mail would fail DMARC at receivers.
+                    if (errors is not null) errors.Error(dkimSource?.File ?? config.MainCfPath, dkimSource?.Line ?? 0, problem);
+                    else Log.Warning("smtpd", problem);
+                }
                 var services = new SmtpServices
                 {
                     Options = smtpd, Log = Log, Spool = Spool, Enqueue = Queue.EnqueueNew, Local = Local,
@@ -203,8 +233,8 @@ public sealed class ServerHost : IAsyncDisposable
                     ResolveClient = p.GetBool("smtpd_peername_lookup")
                         ? (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct)
                         : (_, _) => ValueTask.FromResult(ClientIdentity.UnknownPerm),
-                    Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle, Connections = _counter,
-                    Time = _options.Time, Authentication = authentication,
+                    Certificate = () => cert, Sasl = sasl, AuthThrottle = AuthThrottle,
+                    Time = _options.Time, Authentication = authentication, StressOptions = SmtpdOptions.From(p.UnderStress()),
                 };
                 handler = (conn, ct) => new SmtpSession(conn, services, ct).RunAsync();
                 refusal = smtpd.WrapperMode ? null : $"421 4.7.0 {p.Get("myhostname")} Service unavailable - try again later";
@@ -220,7 +250,7 @@ public sealed class ServerHost : IAsyncDisposable
             else continue;
             var gate = new HostsAccessGate(_hostsAccess, [service.Command, service.Service], refusal,
                 (ip, ct) => ClientNameResolver.ResolveAsync(ip, Dns, ct), Log, p.Get("syslog_name"), program);
-            result[ServiceKey(service)] = new ServiceRuntime(handler, gate);
+            result[ServiceKey(service)] = new ServiceRuntime(handler, gate, CreateConnectionLimit(service, p, tables, errors, warnings));
         }
         return result;
     }
@@ -236,8 +266,9 @@ public sealed class ServerHost : IAsyncDisposable
         return new Pop3Services
         {
             Options = pop3Options, Log = Log, Users = users, MailboxBase = config.MailboxBase,
-            Sasl = new SaslMechanisms(users, SaslOptions.FromParameters(p)), AuthThrottle = AuthThrottle,
+            Sasl = new SaslMechanisms(users, SaslOptions.FromParameters(p), ScramFakeSalt), AuthThrottle = AuthThrottle,
             PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
+            StressOptions = Pop3Options.From(p.UnderStress()),
         };
     }
 
@@ -288,127 +319,6 @@ public sealed class ServerHost : IAsyncDisposable
         if (IPAddress.TryParse(h, out var ip)) return [ip];
         if (h.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return [IPAddress.Loopback];
         return System.Net.Dns.GetHostAddresses(h);
-    }
-
-    /// <summary>Parameters read once by components shared by every service; a reload reports their changes as needing a restart.</summary>
-    private static readonly string[] RestartOnly =
-    [
-        "data_directory", "queue_directory", "virtual_mailbox_base", "maillog_file", "user_database", "dns_servers",
-        "dns_timeout", "mydestination", "myorigin", "recipient_delimiter", "relayhost", "transport_maps",
-        "maximal_queue_lifetime", "bounce_queue_lifetime", "minimal_backoff_time", "maximal_backoff_time",
-        "queue_run_delay", "smtp_helo_name", "smtp_tls_security_level", "pop_before_smtp_lifetime",
-    ];
-
-    /// <summary>
-    /// Re-reads main.cf, master.cf, the lookup tables, the certificates and hosts.allow / hosts.deny (SIGHUP,
-    /// omoikane reload). A configuration with errors is refused, with every error logged, and the running one
-    /// stays. Otherwise connections accepted from now on get the new settings, while open sessions finish on
-    /// the settings they started with; services new in master.cf start listening, services gone from it
-    /// stop accepting (their sessions get <see cref="StopGrace"/> to finish).
-    /// </summary>
-    public bool Reload()
-    {
-        lock (_reloadGate)
-        {
-            if (Config.ConfigDirectory is null)
-            {
-                Log.Info("master", "reload -- embedded default configuration: nothing to re-read");
-                return true;
-            }
-            var config = ConfigLoader.Load(Config.ConfigDirectory);
-            var errors = new ConfigDiagnostics();
-            foreach (var e in config.Diagnostics.Errors) errors.Error(e.File, e.Line, e.Message);
-            Dictionary<string, ServiceRuntime> runtimes = new();
-            List<string> warnings = new();
-            var tables = new TableFactory(config.ConfigDirectory);
-            var aliases = new List<ILookupTable>();
-            DomainClassifier? domains = null;
-            var previousAccess = _hostsAccess;
-            if (!errors.HasErrors)
-            {
-                try
-                {
-                    if (config.Main.Get("hosts_access_directory") != Config.Main.Get("hosts_access_directory"))
-                        _hostsAccess = CreateHostsAccess(config.Main);
-                    aliases.AddRange(config.Main.GetList("alias_maps").Select(spec => tables.CreateAliasMap(spec, errors, config.MainCfPath)).OfType<ILookupTable>());
-                    // Its diagnostics are the policy's (same mydestination), reported by BuildRuntimes.
-                    domains = new DomainClassifier(config.Main, tables, new ConfigDiagnostics(), LocalAddresses());
-                    runtimes = BuildRuntimes(config, tables, errors, out warnings);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException
-                                               or InvalidOperationException or System.Security.Cryptography.CryptographicException)
-                {
-                    errors.Error(config.MainCfPath, 0, ex.Message);
-                }
-            }
-            if (errors.HasErrors)
-            {
-                _hostsAccess = previousAccess;
-                foreach (var e in errors.Errors) Log.Error("master", $"reload refused, keeping the running configuration: {e}");
-                return false;
-            }
-            foreach (var w in config.Diagnostics.Warnings) Log.Warning("master", w.ToString());
-            foreach (var w in warnings) Log.Warning("smtpd", w);
-            foreach (var name in RestartOnly)
-                if (config.Main.Get(name) != Config.Main.Get(name))
-                    Log.Warning("master", $"reload: {name} changed; the new value takes effect at the next restart");
-            _hostsAccess.RefreshIfChanged(force: true);
-            _aliasMaps.Set(aliases);
-            Local.Reconfigure(config.Main, domains!);
-            ApplyServices(config, runtimes);
-            Config = config;
-            Log.Info("master", $"reload -- version {typeof(ServerHost).Assembly.GetName().Version?.ToString(3)}, configuration {config.ConfigDirectory}");
-            return true;
-        }
-    }
-
-    private void ApplyServices(LoadedConfig config, Dictionary<string, ServiceRuntime> runtimes)
-    {
-        lock (_listeners)
-        {
-            var wanted = config.Services.Where(s => runtimes.ContainsKey(ServiceKey(s))).ToDictionary(ServiceKey, StringComparer.Ordinal);
-            for (int i = _listeners.Count - 1; i >= 0; i--)
-            {
-                var (service, listener) = _listeners[i];
-                var key = ServiceKey(service);
-                if (wanted.TryGetValue(key, out var newService))
-                {
-                    var runtime = runtimes[key];
-                    listener.SetHandler(runtime.Handler);
-                    listener.Admit = runtime.Gate.AdmitAsync;
-                    _listeners[i] = (newService, listener);
-                    continue;
-                }
-                _listeners.RemoveAt(i);
-                Log.Info("master", $"reload: service {service.Service} ({service.Command}) removed; no longer accepting on {listener.EndPoint}");
-                lock (_retiring) _retiring.Add(RetireAsync(listener));
-            }
-            var running = _listeners.Select(l => ServiceKey(l.Service)).ToHashSet(StringComparer.Ordinal);
-            foreach (var (key, service) in wanted)
-            {
-                if (running.Contains(key)) continue;
-                foreach (var ep in EndPointsFor(service, config.For(service), _options))
-                {
-                    try
-                    {
-                        var listener = NewListener(service, ep, runtimes[key]);
-                        listener.Start();
-                        _listeners.Add((service, listener));
-                        Log.Info("master", $"reload: service {service.Service} ({service.Command}) added, listening on {listener.EndPoint}");
-                    }
-                    catch (SocketException ex)
-                    {
-                        Log.Error("master", $"reload: cannot listen on {ep} for service {service.Service}: {ex.Message}");
-                    }
-                }
-            }
-        }
-    }
-
-    private static async Task RetireAsync(Listener listener)
-    {
-        await listener.StopAsync(StopGrace).ConfigureAwait(false);
-        await listener.DisposeAsync().ConfigureAwait(false);
     }
 
     private List<Listener> TakeListeners()

@@ -17,6 +17,8 @@ public sealed record Pop3Options
     public bool WrapperMode { get; init; }
     /// <summary>pop3d_timeout: how long one command line may take to arrive.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(600);
+    /// <summary>pop3d_starttls_timeout: how long a TLS handshake (STLS, or the wrapper's at connect) may take.</summary>
+    public TimeSpan StartTlsTimeout { get; init; } = TimeSpan.FromSeconds(300);
     /// <summary>pop3d_login_failure_limit: failed logins in one session before it is closed (0 = no limit).</summary>
     public int LoginFailureLimit { get; init; } = 5;
     /// <summary>Unknown, malformed or out-of-state commands before the session is closed.</summary>
@@ -29,6 +31,8 @@ public sealed record Pop3Options
 
     public bool TlsOffered => TlsLevel is "may" or "encrypt" or "verify" or "secure" or "dane" || WrapperMode;
     public bool TlsRequired => TlsLevel is "encrypt" or "verify" or "secure";
+    /// <summary>Logins are always enabled; at encrypt only after STLS (or on a wrapper-mode service).</summary>
+    public Sasl.AuthGate AuthGate => new(true, TlsRequired);
 
     public static Pop3Options From(Parameters p)
     {
@@ -45,6 +49,7 @@ public sealed record Pop3Options
             TlsLevel = level,
             WrapperMode = p.GetBool("pop3d_tls_wrappermode"),
             Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(600),
+            StartTlsTimeout = p.GetTime("pop3d_starttls_timeout"),
             LoginFailureLimit = Math.Max(0, p.GetInt("pop3d_login_failure_limit")),
         };
     }

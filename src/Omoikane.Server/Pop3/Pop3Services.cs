@@ -9,6 +9,8 @@ namespace Omoikane.Server.Pop3;
 public sealed class Pop3Services
 {
     public required Pop3Options Options { get; init; }
+    /// <summary>The options with stress = yes, for sessions accepted while the service is at its process limit (null: same as Options).</summary>
+    public Pop3Options? StressOptions { get; init; }
     public required MailLog Log { get; init; }
     public required IUserStore Users { get; init; }
     /// <summary>virtual_mailbox_base: the Maildir of local@domain is MailboxBase/domain/local/.</summary>

@@ -16,14 +16,20 @@ public sealed partial class Pop3Session
     private bool _plaintextRefused;
     private Maildrop? _maildrop;
 
-    /// <summary>pop3d_tls_security_level = encrypt: no password in the clear before STLS (RFC 2595 §2.2 policy).</summary>
-    private bool PlaintextDisallowed => _opt.TlsRequired && !_conn.IsTls;
+    private const string PlaintextRefusal = "[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
 
-    private IReadOnlyList<string> MechanismsOffered()
+    /// <summary>
+    /// pop3d_tls_security_level = encrypt: no login of any kind before STLS (AuthGate; Dovecot's ssl = required):
+    /// USER, PASS, APOP and AUTH are refused and CAPA lists neither USER nor SASL.
+    /// </summary>
+    private bool LoginNeedsTls => _opt.AuthGate.For(_conn.IsTls) == AuthAvailability.NeedsTls;
+
+    private IReadOnlyList<string> MechanismsOffered() => _opt.AuthGate.Mechanisms(_svc.Sasl, SaslContextForConnection());
+
+    private Task<bool> RefuseBeforeTlsAsync()
     {
-        if (_svc.Sasl is null) return [];
-        var offered = _svc.Sasl.Offered(SaslContextForConnection());
-        return PlaintextDisallowed ? offered.Where(m => !SaslMechanisms.IsPlaintext(m)).ToArray() : offered;
+        _plaintextRefused = true;
+        return BadCommandAsync(PlaintextRefusal);
     }
 
     private SaslContext SaslContextForConnection()
@@ -41,11 +47,7 @@ public sealed partial class Pop3Session
     private async Task<bool> UserAsync(string arg)
     {
         _user = null;
-        if (PlaintextDisallowed)
-        {
-            _plaintextRefused = true;
-            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
-        }
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         var name = arg.Trim();
         if (name.Length == 0) return await BadCommandAsync("Syntax: USER name").ConfigureAwait(false);
         _user = name;
@@ -57,11 +59,7 @@ public sealed partial class Pop3Session
     /// <summary>PASS (RFC 1939 §7): the rest of the line is the password, spaces included.</summary>
     private async Task<bool> PassAsync(string arg)
     {
-        if (PlaintextDisallowed)
-        {
-            _plaintextRefused = true;
-            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
-        }
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         if (_user is not { } user) return await BadCommandAsync("No username given.").ConfigureAwait(false);
         _user = null;   // RFC 1939 §7: after a failed PASS the client starts again with USER
         if (IsBlocked()) return await BlockedAsync(user, "PLAIN").ConfigureAwait(false);
@@ -81,6 +79,7 @@ public sealed partial class Pop3Session
     {
         if (_apopTimestamp is null) return await BadCommandAsync("APOP is not available.").ConfigureAwait(false);
         _user = null;
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2) return await BadCommandAsync("Syntax: APOP name digest").ConfigureAwait(false);
         var (user, digest) = (parts[0], parts[1]);
@@ -113,11 +112,7 @@ public sealed partial class Pop3Session
         }
         if (parts.Length > 2) return await BadCommandAsync("Syntax: AUTH mechanism [initial-response]").ConfigureAwait(false);
         var name = parts[0].ToUpperInvariant();
-        if (PlaintextDisallowed && SaslMechanisms.IsPlaintext(name) && _svc.Sasl is not null)
-        {
-            _plaintextRefused = true;
-            return await BadCommandAsync("[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.").ConfigureAwait(false);
-        }
+        if (LoginNeedsTls) return await RefuseBeforeTlsAsync().ConfigureAwait(false);
         if (!offered.Contains(name, StringComparer.Ordinal) || _svc.Sasl!.Create(name, SaslContextForConnection()) is not { } mech)
             return await BadCommandAsync("Unsupported authentication mechanism.").ConfigureAwait(false);
         using var _ = mech;
@@ -138,7 +133,7 @@ public sealed partial class Pop3Session
             SaslExchangeStatus.Cancelled => await BadCommandAsync("Authentication cancelled.").ConfigureAwait(false),
             SaslExchangeStatus.BadBase64 => await BadCommandAsync("Invalid base64 data in response.").ConfigureAwait(false),
             SaslExchangeStatus.LineFailed => await AuthLineFailureAsync(result.Line).ConfigureAwait(false),
-            _ => await LoginFailedAsync("", name).ConfigureAwait(false),
+            _ => await LoginFailedAsync("", name, mech.AttemptedUser).ConfigureAwait(false),
         };
     }
 
@@ -184,7 +179,7 @@ public sealed partial class Pop3Session
 
     private async Task<bool> TempFailAsync(string user, string method, string reason)
     {
-        Warn($"pop3-login: user store unavailable for user=<{user}>, method={method}: {reason}");
+        Warn($"pop3-login: user store unavailable for user=<{Mail.Logging.LogText.DovecotField(user)}>, method={Mail.Logging.LogText.DovecotField(method)}: {reason}");
         await ErrAsync("[SYS/TEMP] Temporary authentication failure.").ConfigureAwait(false);
         return true;
     }
@@ -193,7 +188,8 @@ public sealed partial class Pop3Session
     /// A failed login: the shared throttle delays the answer and may drop the client;
     /// pop3d_login_failure_limit drops it after that many failures in this session.
     /// </summary>
-    private async Task<bool> LoginFailedAsync(string user, string method)
+    /// <param name="account">The account the attempt was against, for the throttle, when <paramref name="user"/> (logged) is not it.</param>
+    private async Task<bool> LoginFailedAsync(string user, string method, string? account = null)
     {
         _authFailures++;
         _lastUser = user;
@@ -201,7 +197,7 @@ public sealed partial class Pop3Session
         bool disconnect = _opt.LoginFailureLimit > 0 && _authFailures >= _opt.LoginFailureLimit;
         if (_svc.AuthThrottle is { } throttle)
         {
-            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+            var verdict = throttle.RecordFailure(_conn.RemoteAddress, account ?? user);
             if (verdict.Delay > TimeSpan.Zero)
             {
                 await FlushAsync(_stopping).ConfigureAwait(false);
@@ -230,7 +226,7 @@ public sealed partial class Pop3Session
         var status = Maildrop.Open(_svc.MailboxBase, address, _svc.Locks, out var drop, out var error);
         if (status == MaildropStatus.InUse)
         {
-            Log($"pop3-login: Login refused, mailbox in use: user=<{address}>, method={method}, {Endpoints}");
+            Log($"pop3-login: Login refused, mailbox in use: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
             await ErrAsync("[IN-USE] Mailbox is locked by another POP3 session.").ConfigureAwait(false);
             return true;
         }
@@ -243,9 +239,9 @@ public sealed partial class Pop3Session
         _maildrop = drop;
         _address = address;
         _state = Pop3State.Transaction;
-        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
+        _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress, address);
         _svc.PopBeforeSmtp?.Record(_conn.RemoteAddress, _svc.Time.GetUtcNow());
-        Log($"pop3-login: Login: user=<{address}>, method={method}, {Endpoints}");
+        Log($"pop3-login: Login: user=<{Mail.Logging.LogText.DovecotField(address)}>, method={method}, {Endpoints}");
         await OkAsync($"Logged in, {drop!.Count} messages ({drop.Size} octets).").ConfigureAwait(false);
         return true;
     }

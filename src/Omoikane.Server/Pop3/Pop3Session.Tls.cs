@@ -16,7 +16,7 @@ public sealed partial class Pop3Session
             _endReason = "TLS unavailable";
             return false;
         }
-        try { await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false); }
+        try { await _conn.StartTlsAsync(cert, _opt.StartTlsTimeout, _stopping).ConfigureAwait(false); }
         catch (Exception ex) when (ex is IOException or AuthenticationException or OperationCanceledException)
         {
             Log($"pop3-login: Disconnected (TLS handshaking: {ex.Message}): user=<>, {Endpoints}");
@@ -42,7 +42,7 @@ public sealed partial class Pop3Session
         {
             // Whatever the client pipelined after STLS came in plaintext: dropped, never run under TLS
             // (RFC 2595 §4 and CVE-2011-0411).
-            var discarded = await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false);
+            var discarded = await _conn.StartTlsAsync(cert, _opt.StartTlsTimeout, _stopping).ConfigureAwait(false);
             if (discarded > 0)
                 Warn($"pop3-login: discarding {discarded} bytes of plaintext pipelined after STLS: {Endpoints}");
         }

@@ -23,22 +23,25 @@ public sealed partial class Pop3Session
     private string? _apopTimestamp;
     private int _badCommands;
     private string? _endReason;
+    // The number in this session's "pop3d[N]", freed when the session ends.
+    private readonly Mail.Logging.LogSession _logSession;
 
     public Pop3Session(Connection connection, Pop3Services services, CancellationToken stopping)
     {
         _conn = connection;
         _svc = services;
-        _opt = services.Options;
+        _opt = connection.UnderStress ? services.StressOptions ?? services.Options : services.Options;
         _stopping = stopping;
         _reader = new LineReader(() => _conn.Input, FlushAsync, stopping);
         _started = services.Time.GetTimestamp();
+        _logSession = services.Log.BeginSession();
     }
 
     /// <summary>The session's state (for tests).</summary>
     public Pop3State State => _state;
 
-    private void Log(string text) => _svc.Log.Write(_opt.SyslogName, "pop3d", text);
-    private void Warn(string text) => _svc.Log.Write(_opt.SyslogName, "pop3d", "warning: " + text);
+    private void Log(string text) => _logSession.Write(_opt.SyslogName, "pop3d", text);
+    private void Warn(string text) => _logSession.Write(_opt.SyslogName, "pop3d", "warning: " + text);
 
     private string Endpoints => $"rip={_conn.RemoteAddress}, lip={_conn.LocalAddress}{(_conn.IsTls ? ", TLS" : "")}";
     private long Seconds => (long)_svc.Time.GetElapsedTime(_started).TotalSeconds;
@@ -79,6 +82,7 @@ public sealed partial class Pop3Session
             DropReadAhead();
             _maildrop?.Dispose();
             LogEnd();
+            _logSession.Dispose();
         }
     }
 
@@ -104,9 +108,9 @@ public sealed partial class Pop3Session
         else if (_tlsFailed)
             return;   // logged where the handshake failed
         else if (_authFailures > 0)
-            Log($"pop3-login: Disconnected (auth failed, {_authFailures} attempts in {Seconds} secs): user=<{_lastUser}>, method={_lastMethod}, {Endpoints}");
+            Log($"pop3-login: Disconnected (auth failed, {_authFailures} attempts in {Seconds} secs): user=<{Mail.Logging.LogText.DovecotField(_lastUser)}>, method={Mail.Logging.LogText.DovecotField(_lastMethod)}, {Endpoints}");
         else if (_plaintextRefused)
-            Log($"pop3-login: Disconnected (tried to use disallowed plaintext auth): user=<{_lastUser}>, {Endpoints}");
+            Log($"pop3-login: Disconnected (tried to use disallowed plaintext auth): user=<{Mail.Logging.LogText.DovecotField(_lastUser)}>, {Endpoints}");
         else
             Log($"pop3-login: Disconnected (no auth attempts in {Seconds} secs): user=<>, {Endpoints}");
     }
@@ -194,7 +198,7 @@ public sealed partial class Pop3Session
         Write("TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
         if (_state == Pop3State.Authorization)
         {
-            if (!PlaintextDisallowed) Write("USER\r\n");
+            if (!LoginNeedsTls) Write("USER\r\n");
             var mechanisms = MechanismsOffered();
             if (mechanisms.Count > 0) Write("SASL " + string.Join(' ', mechanisms) + "\r\n");
             if (StlsAvailable) Write("STLS\r\n");

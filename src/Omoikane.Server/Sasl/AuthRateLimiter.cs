@@ -5,9 +5,12 @@ namespace Omoikane.Server.Sasl;
 /// <summary>
 /// smtpd_client_auth_rate_limit: at most <c>limit</c> AUTH commands per client per anvil_rate_time_unit,
 /// whether they succeed or not; 0 means no limit. Like Postfix's anvil, a client's count starts with its
-/// first AUTH and resets one time unit later. Thread-safe; memory bounded by <c>maxClients</c>.
+/// first AUTH and resets one time unit later. Thread-safe; memory bounded by <c>maxClients</c>: when full,
+/// expired windows go first, then those with the fewest events, so filling the table with new clients
+/// does not reset a busy client's count.
 /// </summary>
-public sealed class AuthRateLimiter(int limit, TimeSpan timeUnit, TimeProvider time, int maxClients = 10000)
+public sealed class AuthRateLimiter(int limit, TimeSpan timeUnit, TimeProvider time, int maxClients = 10000,
+    int ipv6PrefixLength = ClientKey.DefaultIpv6PrefixLength)
 {
     private readonly Dictionary<ClientKey, Window> _windows = new();
     private readonly object _gate = new();
@@ -18,7 +21,7 @@ public sealed class AuthRateLimiter(int limit, TimeSpan timeUnit, TimeProvider t
     public bool TryAcquire(IPAddress client)
     {
         if (limit <= 0) return true;
-        var key = ClientKey.From(client);
+        var key = ClientKey.From(client, ipv6PrefixLength);
         var now = time.GetUtcNow();
         lock (_gate)
         {
@@ -41,7 +44,8 @@ public sealed class AuthRateLimiter(int limit, TimeSpan timeUnit, TimeProvider t
         foreach (var (key, w) in _windows.ToArray())
             if (now - w.Start >= timeUnit) _windows.Remove(key);
         if (_windows.Count < maxClients) return;
-        foreach (var (key, _) in _windows.OrderBy(w => w.Value.Start).Take(Math.Max(1, _windows.Count / 2)).ToArray())
+        foreach (var (key, _) in _windows.OrderBy(w => w.Value.Count).ThenBy(w => w.Value.Start)
+                     .Take(Math.Max(1, _windows.Count / 8)).ToArray())
             _windows.Remove(key);
     }
 

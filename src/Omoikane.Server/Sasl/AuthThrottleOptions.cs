@@ -15,8 +15,14 @@ public sealed record AuthThrottleOptions
     /// <summary>A client's failures are forgotten this long after its last one.</summary>
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Most clients tracked at once; beyond it the stalest are forgotten.</summary>
+    /// <summary>Most clients tracked at once; beyond it those with the fewest failures are forgotten.</summary>
     public int MaxClients { get; init; } = 10000;
+
+    /// <summary>Accounts whose failures are kept apart per client (so that their own success can clear them).</summary>
+    public int MaxAccountsPerClient { get; init; } = 32;
+
+    /// <summary>smtpd_client_ipv6_prefix_length: IPv6 clients are counted by this network.</summary>
+    public int Ipv6PrefixLength { get; init; } = ClientKey.DefaultIpv6PrefixLength;
 
     public static AuthThrottleOptions Default { get; } = new();
 }

@@ -53,7 +53,8 @@ public sealed class CramMd5Mechanism : SaslMechanism
         Span<byte> digest = stackalloc byte[16];
         if (!PasswordVerifier.TryDecodeHex(text.AsSpan(space + 1), digest)) return SaslStep.Fail("malformed CRAM-MD5 response: bad digest");
 
-        var user = _users.Find(text[..space]);
+        AttemptedUser = text[..space];
+        var user = _users.Find(AttemptedUser);
         var credential = user?.CramMd5;
         bool ok = (credential ?? Decoy).Verify(_challenge, digest);
         if (!ok || credential is null || user is null) return SaslStep.Fail("authentication failed");

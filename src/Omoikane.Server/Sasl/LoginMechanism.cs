@@ -29,6 +29,7 @@ public sealed class LoginMechanism(IUserStore users) : SaslMechanism
                 if (response.IsEmpty) return SaslStep.Fail("empty LOGIN user name");
                 if (!TryDecodeUtf8(response, out var name)) return SaslStep.Fail("malformed LOGIN user name");
                 _username = name;
+                AttemptedUser = name;
                 _state = 2;
                 return new SaslStep(SaslStatus.Continue, PasswordChallenge);
             default:

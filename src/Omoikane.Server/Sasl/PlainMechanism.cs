@@ -37,6 +37,7 @@ public sealed class PlainMechanism(IUserStore users) : SaslMechanism
             || !TryDecodeUtf8(passwdBytes, out var password))
             return SaslStep.Fail("malformed PLAIN message: extra NUL or invalid UTF-8");
 
+        AttemptedUser = authcid;
         var user = users.Find(authcid);
         bool ok = PasswordVerifier.VerifyPassword(user, password);   // same work for unknown users
         if (!ok || user is null) return SaslStep.Fail("authentication failed");

@@ -44,6 +44,9 @@ public abstract class SaslMechanism : IDisposable
     /// <summary>True when the password crosses the wire as is (PLAIN, LOGIN): "noplaintext" excludes these.</summary>
     public virtual bool Plaintext => false;
 
+    /// <summary>The user name the client gave, as given, once the exchange has it (for the failed-login throttle); null before.</summary>
+    public string? AttemptedUser { get; protected set; }
+
     /// <summary>The authenticated identity (the full address) after Success.</summary>
     public string? AuthenticatedUser { get; protected set; }
 

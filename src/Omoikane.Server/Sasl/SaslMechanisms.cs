@@ -5,8 +5,9 @@ namespace Omoikane.Server.Sasl;
 /// <summary>
 /// The mechanisms a service offers and the factory for one exchange. SCRAM-SHA-256-PLUS is offered
 /// (first) whenever SCRAM-SHA-256 is enabled and the connection has channel binding data.
+/// <paramref name="fakeSalt"/> gives SCRAM's salts for unknown users (null: a secret of this process only).
 /// </summary>
-public sealed class SaslMechanisms(IUserStore users, SaslOptions options)
+public sealed class SaslMechanisms(IUserStore users, SaslOptions options, ScramFakeSalt? fakeSalt = null)
 {
     public const string Plain = "PLAIN";
     public const string Login = "LOGIN";
@@ -50,8 +51,8 @@ public sealed class SaslMechanisms(IUserStore users, SaslOptions options)
             Plain => new PlainMechanism(users),
             Login => new LoginMechanism(users),
             CramMd5 => new CramMd5Mechanism(users, context),
-            ScramSha256 => new ScramSha256Mechanism(users, context, plus: false, plusOffered: offered.Contains(ScramSha256Plus)),
-            ScramSha256Plus => new ScramSha256Mechanism(users, context, plus: true, plusOffered: true),
+            ScramSha256 => new ScramSha256Mechanism(users, context, plus: false, plusOffered: offered.Contains(ScramSha256Plus), fakeSalt),
+            ScramSha256Plus => new ScramSha256Mechanism(users, context, plus: true, plusOffered: true, fakeSalt),
             _ => null,
         };
     }

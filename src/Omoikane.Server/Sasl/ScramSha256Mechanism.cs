@@ -16,14 +16,15 @@ public sealed class ScramSha256Mechanism : SaslMechanism
     public const string TlsExporter = "tls-exporter";
     public const string TlsServerEndPoint = "tls-server-end-point";
 
-    // Keys fake salts for unknown users: stable for one process, unpredictable outside it.
-    private static readonly byte[] FakeSaltKey = RandomNumberGenerator.GetBytes(32);
+    // Fake salts for unknown users when no persistent secret is given: stable for one process only.
+    private static readonly ScramFakeSalt ProcessFakeSalt = ScramFakeSalt.Ephemeral();
 
     private readonly IUserStore _users;
     private readonly SaslContext _context;
     private readonly bool _plus;
     private readonly bool _plusOffered;
     private readonly string? _fixedServerNonce;
+    private readonly ScramFakeSalt _fakeSalt;
 
     private int _state;           // 0 awaiting client-first, 1 awaiting client-final
     private bool _prompted;
@@ -37,12 +38,14 @@ public sealed class ScramSha256Mechanism : SaslMechanism
 
     /// <param name="plus">This is SCRAM-SHA-256-PLUS (channel binding required).</param>
     /// <param name="plusOffered">The server advertised -PLUS alongside, so a "y" flag means a downgrade (RFC 5802 §6).</param>
-    public ScramSha256Mechanism(IUserStore users, SaslContext context, bool plus, bool plusOffered)
-        : this(users, context, plus, plusOffered, null) { }
+    /// <param name="fakeSalt">Salts for unknown users (persisted across restarts by the server); null: one for this process.</param>
+    public ScramSha256Mechanism(IUserStore users, SaslContext context, bool plus, bool plusOffered, ScramFakeSalt? fakeSalt = null)
+        : this(users, context, plus, plusOffered, null, fakeSalt) { }
 
     /// <summary>With a fixed server nonce: RFC test vectors only.</summary>
-    internal ScramSha256Mechanism(IUserStore users, SaslContext context, bool plus, bool plusOffered, string? serverNonce)
+    internal ScramSha256Mechanism(IUserStore users, SaslContext context, bool plus, bool plusOffered, string? serverNonce, ScramFakeSalt? fakeSalt = null)
     {
+        _fakeSalt = fakeSalt ?? ProcessFakeSalt;
         _users = users;
         _context = context;
         _plus = plus;
@@ -130,6 +133,7 @@ public sealed class ScramSha256Mechanism : SaslMechanism
         catch (ArgumentException) { return Error("invalid-username-encoding", "user name fails SASLprep"); }
         if (authzid is not null && !SameUser(authzid, username)) return Error("other-error", "authorization identity differs from user name");
 
+        AttemptedUser = username;
         _user = _users.Find(username);
         _credential = _user?.Scram;
         ReadOnlySpan<byte> salt;
@@ -137,8 +141,8 @@ public sealed class ScramSha256Mechanism : SaslMechanism
         if (_credential is not null) { salt = _credential.Salt; iterations = _credential.Iterations; }
         else
         {
-            salt = HMACSHA256.HashData(FakeSaltKey, Encoding.UTF8.GetBytes(username.ToLowerInvariant())).AsSpan(0, 16);
-            iterations = CredentialOptions.Default.ScramIterations;
+            salt = _fakeSalt.SaltFor(username);
+            iterations = _fakeSalt.Iterations;
         }
 
         // §5.1: the server appends its own nonce; printable, no ",".

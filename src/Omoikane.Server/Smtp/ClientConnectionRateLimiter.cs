@@ -8,9 +8,9 @@ namespace Omoikane.Server.Smtp;
 /// anvil_rate_time_unit to one service (Postfix anvil keys its rates by service and client); 0 means no
 /// limit. The window starts with a client's first connection, as anvil's does. Thread-safe, memory bounded.
 /// </summary>
-public sealed class ClientConnectionRateLimiter(int limit, TimeSpan timeUnit, TimeProvider time)
+public sealed class ClientConnectionRateLimiter(int limit, TimeSpan timeUnit, TimeProvider time, int ipv6PrefixLength = ClientKey.DefaultIpv6PrefixLength)
 {
-    private readonly AuthRateLimiter _windows = new(limit, timeUnit, time);
+    private readonly AuthRateLimiter _windows = new(limit, timeUnit, time, ipv6PrefixLength: ipv6PrefixLength);
 
     public bool Enabled => limit > 0;
 

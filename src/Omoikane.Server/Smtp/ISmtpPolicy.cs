@@ -27,5 +27,7 @@ public interface ISmtpPolicy
     ValueTask<PolicyAnswer> CheckEndOfDataAsync(PolicyContext input, CancellationToken ct);
     /// <summary>True when the client may skip per-client limits (smtpd_client_event_limit_exceptions) and gets missing headers added.</summary>
     bool IsTrustedNetwork(IPAddress address);
+    /// <summary>smtpd_forbid_bare_newline_exclusions: the client gets smtpd_forbid_bare_newline = no (a lookup failure counts as no match).</summary>
+    ValueTask<bool> IsBareNewlineExcludedAsync(IPAddress address, CancellationToken ct);
 }
 

@@ -8,18 +8,19 @@ public sealed partial class SmtpSession
 {
     private bool _authInProgress;
 
-    /// <summary>Mechanisms announced in EHLO: none unless AUTH is enabled, and none before TLS with smtpd_tls_auth_only.</summary>
+    /// <summary>
+    /// Mechanisms announced in EHLO and accepted by AUTH (AuthGate): none unless AUTH is enabled, none
+    /// before TLS with smtpd_tls_auth_only or at smtpd_tls_security_level = encrypt, none once authenticated.
+    /// </summary>
     private IReadOnlyList<string> AuthMechanismsOffered()
-    {
-        if (!_opt.SaslEnabled || _svc.Sasl is null || _saslUser is not null) return [];
-        if (_opt.TlsAuthOnly && !_conn.IsTls) return [];
-        return _svc.Sasl.Offered(SaslContextForConnection());
-    }
+        => _saslUser is not null ? [] : _opt.AuthGate.Mechanisms(_svc.Sasl, SaslContextForConnection());
 
     /// <summary>AUTH (RFC 4954).</summary>
     private async Task<bool> AuthAsync(string arg)
     {
-        if (!_opt.SaslEnabled || _svc.Sasl is null || (_opt.TlsAuthOnly && !_conn.IsTls))
+        // Postfix keeps SASL inactive before TLS with smtpd_tls_auth_only: "not enabled", as without SASL.
+        // (At encrypt the dispatcher has already answered 530 5.7.0.)
+        if (_svc.Sasl is null || _opt.AuthGate.For(_conn.IsTls) != AuthAvailability.Available)
         { _counters.Count("auth", false); return await ErrorReplyAsync(503, "5.5.1", "Error: authentication not enabled").ConfigureAwait(false); }
         if (_helo is null || !_esmtp)
         { _counters.Count("auth", false); return await ErrorReplyAsync(503, "5.5.1", "Error: send HELO/EHLO first").ConfigureAwait(false); }
@@ -72,7 +73,7 @@ public sealed partial class SmtpSession
         {
             case SaslExchangeStatus.Success:
                 _saslUser = mech.AuthenticatedUser;
-                _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress);
+                _svc.AuthThrottle?.RecordSuccess(_conn.RemoteAddress, _saslUser!);
                 _saslMethod = name;
                 _counters.Count("auth", true);
                 await ReplyAsync(235, "2.7.0", "Authentication successful").ConfigureAwait(false);
@@ -97,7 +98,7 @@ public sealed partial class SmtpSession
         Warn($"{_clientLog}: SASL {name} authentication failed: authentication failure");
         if (_svc.AuthThrottle is { } throttle)
         {
-            var verdict = throttle.RecordFailure(_conn.RemoteAddress);
+            var verdict = throttle.RecordFailure(_conn.RemoteAddress, mech.AttemptedUser);
             if (verdict.Delay > TimeSpan.Zero) await Task.Delay(verdict.Delay, _svc.Time, _stopping).ConfigureAwait(false);
             if (verdict.Disconnect)
             {
@@ -125,7 +126,7 @@ public sealed partial class SmtpSession
     {
         Write("334 " + Convert.ToBase64String(challenge) + "\r\n");
         await FlushAsync(_stopping).ConfigureAwait(false);
-        return await _reader.ReadLineAsync(SmtpdOptions.MaxAuthLine, _opt.Timeout, _opt.ForbidBareNewline).ConfigureAwait(false);
+        return await _reader.ReadLineAsync(SmtpdOptions.MaxAuthLine, _opt.Timeout, RejectBareNewline).ConfigureAwait(false);
     }
 
     private async Task<bool> AuthLineFailureAsync(Line line)

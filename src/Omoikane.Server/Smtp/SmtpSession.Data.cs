@@ -9,20 +9,6 @@ namespace Omoikane.Server.Smtp;
 
 public sealed partial class SmtpSession
 {
-    private SpoolWriter? _chunkWriter;
-    private IncomingMessage? _chunkMessage;
-    private bool _chunkFailed;
-    private bool _chunkPendingCr;
-
-    private void ResetChunking()
-    {
-        _chunkWriter?.Abort();
-        _chunkWriter = null;
-        _chunkMessage = null;
-        _chunkFailed = false;
-        _chunkPendingCr = false;
-    }
-
     private async Task<bool> DataAsync(string arg)
     {
         if (arg.Trim().Length > 0) { _counters.Count("data", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: DATA").ConfigureAwait(false); }
@@ -109,9 +95,9 @@ public sealed partial class SmtpSession
 
     private async Task<bool> FinishMessageAsync(string counter, SpoolWriter writer, IncomingMessage message, bool bareLf, bool bareCr, IOException? writeError)
     {
-        if (_opt.ForbidBareNewline && (bareLf || bareCr))
+        if (RejectBareNewline && (bareLf || bareCr))
         {
-            // smtpd_forbid_bare_newline = yes: the whole message is refused and the client disconnected.
+            // smtpd_forbid_bare_newline = reject: the whole message is refused and the client disconnected.
             writer.Abort(); message.Abandon();
             _counters.Count(counter, false);
             var what = bareLf ? "<LF>" : "<CR>";
@@ -172,7 +158,7 @@ public sealed partial class SmtpSession
         finally { await writer.DisposeAsync().ConfigureAwait(false); }
         var id = writer.Id;
         var committed = writer.Committed();
-        _svc.Log.Write(_opt.SyslogName, "cleanup", $"{id}: message-id={message.MessageId ?? ""}");
+        _logSession.Write(_opt.SyslogName, "cleanup", $"{id}: message-id={message.MessageId ?? ""}");
         _svc.Enqueue(committed);
         _counters.Count(counter, true);
         _chunkWriter = null; // committed: nothing to abort
@@ -284,128 +270,5 @@ public sealed partial class SmtpSession
         off = off.Duration();
         var zone = off == TimeSpan.Zero ? " (UTC)" : "";
         return t.ToString("ddd, d MMM yyyy HH:mm:ss ", CultureInfo.InvariantCulture) + $"{sign}{off.Hours:00}{off.Minutes:00}{zone}";
-    }
-
-    /// <summary>BDAT (RFC 3030): "BDAT size [LAST]"; exactly size octets follow, whatever the state.</summary>
-    private async Task<bool> BdatAsync(string arg)
-    {
-        var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length is < 1 or > 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
-            || (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
-        {
-            // Without a size we cannot find the next command: end the session (RFC 3030 §3).
-            _counters.Count("bdat", false);
-            await ReplyAsync(501, "5.5.4", "Syntax: BDAT count [LAST]").ConfigureAwait(false);
-            await FlushAsync(_stopping).ConfigureAwait(false);
-            ResetTransaction();
-            return false;
-        }
-        bool last = parts.Length == 2;
-        SmtpReply? error = null;
-        if (_sender is null) error = new SmtpReply(503, "5.5.1", "Error: need RCPT command");
-        else if (_recipients.Count == 0) error = new SmtpReply(554, "5.5.1", "Error: no valid recipients");
-        else if (_chunkFailed) error = new SmtpReply(503, "5.5.1", "Error: previous BDAT failed");
-        if (error is null && _chunkWriter is null)
-        {
-            var answer = await _policy.CheckDataAsync(PolicyInput(), _stopping).ConfigureAwait(false);
-            if (!answer.Accepted) { LogReject("BDAT", answer.Reply, null); error = answer.Reply; }
-            else
-            {
-                try { _chunkWriter = CreateSpoolWriter(); _chunkMessage = NewIncomingMessage(_chunkWriter); }
-                catch (IOException ex) { error = StorageReply(ex); }
-            }
-        }
-        // Read (and convert CRLF to LF) exactly `size` octets.
-        var ct = _reader.StartDeadline(_opt.Timeout);
-        long remaining = size;
-        byte[] outBuf = ArrayPool<byte>.Shared.Rent(64 * 1024 + 8);
-        IOException? writeError = null;
-        try
-        {
-            while (remaining > 0)
-            {
-                ReadResult result;
-                try { result = await _conn.Input.ReadAsync(ct).ConfigureAwait(false); }
-                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-                {
-                    Log($"timeout after BDAT from {_clientLog}");
-                    await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
-                    ResetTransaction();
-                    return false;
-                }
-                var buffer = result.Buffer;
-                var take = buffer.Slice(0, Math.Min(buffer.Length, remaining));
-                if (error is null && writeError is null)
-                {
-                    foreach (var seg in take)
-                    {
-                        for (int off = 0; off < seg.Length; off += 64 * 1024)
-                        {
-                            var n = CrLfToLf(seg.Span.Slice(off, Math.Min(64 * 1024, seg.Length - off)), outBuf);
-                            try { await _chunkMessage!.WriteAsync(outBuf.AsMemory(0, n), _stopping).ConfigureAwait(false); }
-                            catch (IOException ex) { writeError = ex; break; }
-                        }
-                    }
-                }
-                remaining -= take.Length;
-                _conn.Input.AdvanceTo(take.End);
-                if (remaining > 0 && result.IsCompleted)
-                {
-                    Log($"lost connection after BDAT from {_clientLog}");
-                    ResetTransaction();
-                    return false;
-                }
-            }
-        }
-        finally { ArrayPool<byte>.Shared.Return(outBuf); }
-        if (error is { } e)
-        {
-            _counters.Count("bdat", false);
-            _chunkFailed = _chunkWriter is not null;
-            if (last) ResetTransaction();
-            return await ErrorReplyAsync(e).ConfigureAwait(false);
-        }
-        if (writeError is not null && !last)
-        {
-            _chunkFailed = true;
-            _counters.Count("bdat", false);
-            return await ErrorReplyAsync(StorageReply(writeError)).ConfigureAwait(false);
-        }
-        if (!last)
-        {
-            _counters.Count("bdat", true);
-            await ReplyAsync(250, "2.0.0", $"Ok: {size} bytes").ConfigureAwait(false);
-            return true;
-        }
-        if (_chunkPendingCr) { await _chunkMessage!.WriteAsync("\r"u8.ToArray(), _stopping).ConfigureAwait(false); _chunkPendingCr = false; }
-        var writer = _chunkWriter!;
-        var message = _chunkMessage!;
-        _chunkWriter = null; _chunkMessage = null;
-        return await FinishMessageAsync("bdat", writer, message, false, false, writeError).ConfigureAwait(false);
-    }
-
-    /// <summary>BDAT content is not dot-stuffed; only CRLF becomes LF (a CR split across chunks is held).</summary>
-    private int CrLfToLf(ReadOnlySpan<byte> input, Span<byte> output)
-    {
-        int o = 0;
-        int i = 0;
-        if (_chunkPendingCr)
-        {
-            _chunkPendingCr = false;
-            if (input.Length > 0 && input[0] == (byte)'\n') { output[o++] = (byte)'\n'; i = 1; }
-            else output[o++] = (byte)'\r';
-        }
-        for (; i < input.Length; i++)
-        {
-            var c = input[i];
-            if (c == (byte)'\r')
-            {
-                if (i + 1 < input.Length) { if (input[i + 1] == (byte)'\n') { output[o++] = (byte)'\n'; i++; } else output[o++] = c; }
-                else _chunkPendingCr = true;
-                continue;
-            }
-            output[o++] = c;
-        }
-        return o;
     }
 }

@@ -24,7 +24,7 @@ public sealed partial class SmtpSession
             var discarded = _conn.DiscardBufferedInput();
             if (discarded > 0)
                 Warn($"{_clientLog}: discarding {discarded} bytes of plaintext pipelined after STARTTLS");
-            await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false);
+            await _conn.StartTlsAsync(cert, _opt.StartTlsTimeout, _stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {

@@ -30,6 +30,8 @@ public sealed partial class SmtpSession
     private int _errors;
     private int _junk;
     private bool _quit;
+    private BareNewlineMode _bareNewline;
+    private bool RejectBareNewline => _bareNewline == BareNewlineMode.Reject;
 
     // Transaction state (RFC 5321 §3.3): reset by RSET, HELO/EHLO, end of data.
     private MailAddress? _sender;
@@ -41,21 +43,24 @@ public sealed partial class SmtpSession
 
     private string? _saslUser;
     private string? _saslMethod;
+    // The number in this session's "smtpd[N]" (and its cleanup line), freed when the session ends.
+    private readonly Mail.Logging.LogSession _logSession;
 
     public SmtpSession(Connection connection, SmtpServices services, CancellationToken stopping)
     {
         _conn = connection;
         _svc = services;
-        _opt = services.Options;
+        _opt = connection.UnderStress ? services.StressOptions ?? services.Options : services.Options;
         _stopping = stopping;
         _reader = new LineReader(() => _conn.Input, FlushAsync, stopping);
         _policy = services.NewPolicy();
+        _logSession = services.Log.BeginSession();
     }
 
     private string Protocol => !_esmtp ? "SMTP" : "ESMTP" + (_conn.IsTls ? "S" : "") + (_saslUser is not null ? "A" : "");
 
-    private void Log(string text) => _svc.Log.Write(_opt.SyslogName, "smtpd", text);
-    private void Warn(string text) => _svc.Log.Write(_opt.SyslogName, "smtpd", "warning: " + text);
+    private void Log(string text) => _logSession.Write(_opt.SyslogName, "smtpd", text);
+    private void Warn(string text) => _logSession.Write(_opt.SyslogName, "smtpd", "warning: " + text);
 
     private Mail.Policy.PolicyContext PolicyInput(MailAddress? rcpt = null) => new Mail.Policy.PolicyContext
     {
@@ -67,7 +72,6 @@ public sealed partial class SmtpSession
     public async Task RunAsync()
     {
         var addr = _conn.RemoteAddress;
-        bool counted = false;
         try
         {
             _client = await _svc.ResolveClient(addr, _stopping).ConfigureAwait(false);
@@ -78,7 +82,7 @@ public sealed partial class SmtpSession
             {
                 var cert = _svc.Certificate();
                 if (cert is null) { Warn($"TLS wrapper mode requested but no certificate is available; disconnecting {_clientLog}"); return; }
-                try { await _conn.StartTlsAsync(cert, _opt.Timeout, _stopping).ConfigureAwait(false); }
+                try { await _conn.StartTlsAsync(cert, _opt.StartTlsTimeout, _stopping).ConfigureAwait(false); }
                 catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
                 {
                     Log($"SSL_accept error from {_clientLog}: {ex.Message}");
@@ -88,17 +92,7 @@ public sealed partial class SmtpSession
                 Log($"Anonymous TLS connection established from {_clientLog}: {_conn.TlsDescription}");
             }
 
-            if (_svc.Connections is not null)
-            {
-                var n = _svc.Connections.Open(addr);
-                counted = true;
-                if (_opt.ConnectionCountLimit > 0 && n > _opt.ConnectionCountLimit && !_policy.IsTrustedNetwork(addr))
-                {
-                    Warn($"Connection concurrency limit exceeded: {n} from {_clientLog} for service smtp");
-                    await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many connections from {addr}").ConfigureAwait(false);
-                    return;
-                }
-            }
+            // (smtpd_client_connection_count_limit is enforced by the listener, before TLS: ConnectionLimit.)
             // smtpd_client_connection_rate_limit; mynetworks is exempt (smtpd_client_event_limit_exceptions).
             if (_svc.ConnectionRates.Enabled && !_svc.ConnectionRates.TryAcquire(addr) && !_policy.IsTrustedNetwork(addr))
             {
@@ -106,6 +100,11 @@ public sealed partial class SmtpSession
                 await ReplyAsync(421, "4.7.0", $"{_opt.MyHostname} Error: too many connections from {addr}").ConfigureAwait(false);
                 return;
             }
+
+            // smtpd_forbid_bare_newline_exclusions (default $mynetworks): those clients get "no".
+            _bareNewline = _opt.BareNewline;
+            if (_bareNewline != BareNewlineMode.No && await _policy.IsBareNewlineExcludedAsync(addr, _stopping).ConfigureAwait(false))
+                _bareNewline = BareNewlineMode.No;
 
             // smtpd_delay_reject = no: client restrictions at connect; a refusal answers every later command.
             var clientAnswer = await _policy.CheckClientAsync(PolicyInput(), _stopping).ConfigureAwait(false);
@@ -128,11 +127,13 @@ public sealed partial class SmtpSession
         }
         finally
         {
-            if (counted) _svc.Connections!.Close(addr);
             if (_clientLog.Length > 0)
                 Log($"disconnect from {_clientLog}{_counters}");
+            _logSession.Dispose();
         }
     }
+
+    private static readonly SmtpReply MustStartTls = new(530, "5.7.0", "Must issue a STARTTLS command first");
 
     private string? _lastCommand;
     private SmtpReply? _clientReject;
@@ -142,7 +143,7 @@ public sealed partial class SmtpSession
         while (!_quit)
         {
             var max = _authInProgress ? SmtpdOptions.MaxAuthLine : SmtpdOptions.MaxAuthLine;
-            var line = await _reader.ReadLineAsync(max, _opt.Timeout, _opt.ForbidBareNewline).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(max, _opt.Timeout, RejectBareNewline).ConfigureAwait(false);
             switch (line.Status)
             {
                 case LineStatus.Eof:
@@ -153,7 +154,7 @@ public sealed partial class SmtpSession
                     await ReplyAsync(421, "4.4.2", $"{_opt.MyHostname} Error: timeout exceeded").ConfigureAwait(false);
                     return;
                 case LineStatus.BareLf:
-                    // Postfix smtpd_forbid_bare_newline: reply and disconnect.
+                    // smtpd_forbid_bare_newline = reject: reply and disconnect, as Postfix does.
                     Log($"disconnect: bare <LF> received from {_clientLog}");
                     await ReplyAsync(_opt.BareNewlineRejectCode, "5.5.2", "Error: bare <LF> received").ConfigureAwait(false);
                     _counters.Count("unknown", false);
@@ -191,6 +192,14 @@ public sealed partial class SmtpSession
             _lastCommand = verb;
             _counters.Count(verb.ToLowerInvariant(), false);
             return await ErrorReplyAsync(refused).ConfigureAwait(false);
+        }
+        // Postfix at smtpd_tls_security_level = encrypt: before TLS only HELO/EHLO, STARTTLS, NOOP, HELP and
+        // QUIT are taken (RFC 3207 §4). BDAT reads and drops its payload first (BdatAsync).
+        if (_opt.TlsRequired && !_conn.IsTls && verb is "MAIL" or "RCPT" or "DATA" or "RSET" or "VRFY" or "AUTH" or "ETRN")
+        {
+            _lastCommand = verb;
+            _counters.Count(verb.ToLowerInvariant(), false);
+            return await ErrorReplyAsync(MustStartTls).ConfigureAwait(false);
         }
         switch (verb)
         {
@@ -345,7 +354,6 @@ public sealed partial class SmtpSession
     {
         if (CheckHeloFirst) { _counters.Count("mail", false); return await ErrorReplyAsync(503, "5.5.1", "Error: send HELO/EHLO first").ConfigureAwait(false); }
         if (_sender is not null) { _counters.Count("mail", false); return await ErrorReplyAsync(503, "5.5.1", "Error: nested MAIL command").ConfigureAwait(false); }
-        if (_opt.TlsRequired && !_conn.IsTls) { _counters.Count("mail", false); return await ErrorReplyAsync(530, "5.7.0", "Must issue a STARTTLS command first").ConfigureAwait(false); }
         if (!arg.StartsWith("FROM:", StringComparison.OrdinalIgnoreCase))
         { _counters.Count("mail", false); return await ErrorReplyAsync(501, "5.5.4", "Syntax: MAIL FROM:<address>").ConfigureAwait(false); }
         var err = PathParser.TryParse(arg[5..], allowNull: true, utf8: true, out var sender, out var parameters);

@@ -1,3 +1,4 @@
+using Omoikane.Mail.Smtp;
 using Omoikane.Mail.Config;
 
 namespace Omoikane.Server.Smtp;
@@ -11,14 +12,16 @@ public sealed record SmtpdOptions
     public bool HeloRequired { get; init; } = true;
     public long MessageSizeLimit { get; init; } = 10_240_000;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>smtpd_starttls_timeout: how long a TLS handshake (STARTTLS, or the wrapper's at connect) may take.</summary>
+    public TimeSpan StartTlsTimeout { get; init; } = TimeSpan.FromSeconds(300);
     public int RecipientLimit { get; init; } = 1000;
     public int HardErrorLimit { get; init; } = 20;
     public int SoftErrorLimit { get; init; } = 10;
     public TimeSpan ErrorSleepTime { get; init; } = TimeSpan.FromSeconds(1);
     public int JunkCommandLimit { get; init; } = 100;
     public bool DisableVrfy { get; init; } = true;
-    /// <summary>smtpd_forbid_bare_newline: "yes" (refuse bare LF/CR), "no" (keep them as data; data still ends only at CRLF.CRLF).</summary>
-    public bool ForbidBareNewline { get; init; } = true;
+    /// <summary>smtpd_forbid_bare_newline (Postfix 3.9): normalize (default, alias yes), reject or no; see BareNewlineMode.</summary>
+    public BareNewlineMode BareNewline { get; init; } = BareNewlineMode.Normalize;
     public int BareNewlineRejectCode { get; init; } = 550;
     public bool SaslEnabled { get; init; }
     public string TlsLevel { get; init; } = "";
@@ -37,6 +40,8 @@ public sealed record SmtpdOptions
     public IReadOnlyList<string> SaslTlsSecurityOptions { get; init; } = ["noanonymous"];
     public IReadOnlyList<string> SaslMechanisms { get; init; } = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"];
     public int AuthRateLimit { get; init; }
+    /// <summary>smtpd_client_ipv6_prefix_length: IPv6 clients are counted by this network (Postfix 3.8).</summary>
+    public int Ipv6PrefixLength { get; init; } = Sasl.ClientKey.DefaultIpv6PrefixLength;
     public IReadOnlyList<string> DiscardEhloKeywords { get; init; } = [];
 
     /// <summary>Command lines: RFC 5321 §4.5.3.1.4 allows 512, extensions raise it; Postfix reads up to line_length_limit 2048.</summary>
@@ -46,13 +51,15 @@ public sealed record SmtpdOptions
 
     public bool TlsOffered => TlsLevel is "may" or "encrypt" or "verify" or "secure" or "dane" || WrapperMode;
     public bool TlsRequired => TlsLevel is "encrypt" or "verify" or "secure";
+    /// <summary>Who may AUTH when: encrypt implies smtpd_tls_auth_only, as in Postfix.</summary>
+    public Sasl.AuthGate AuthGate => new(SaslEnabled, TlsAuthOnly || TlsRequired);
 
     public static SmtpdOptions From(Parameters p)
     {
         var level = p.Get("smtpd_tls_security_level");
         if (level.Length == 0)
             level = p.GetBool("smtpd_enforce_tls") ? "encrypt" : p.GetBool("smtpd_use_tls") ? "may" : "none";
-        var bare = p.Get("smtpd_forbid_bare_newline").Trim().ToLowerInvariant();
+        BareNewlineModes.TryParse(p.Get("smtpd_forbid_bare_newline"), out var bare);
         return new SmtpdOptions
         {
             MyHostname = p.Get("myhostname"),
@@ -61,13 +68,14 @@ public sealed record SmtpdOptions
             HeloRequired = p.GetBool("smtpd_helo_required"),
             MessageSizeLimit = p.GetSize("message_size_limit"),
             Timeout = p.GetTime("smtpd_timeout"),
+            StartTlsTimeout = p.GetTime("smtpd_starttls_timeout"),
             RecipientLimit = Math.Max(1, p.GetInt("smtpd_recipient_limit")),
             HardErrorLimit = Math.Max(1, p.GetInt("smtpd_hard_error_limit")),
             SoftErrorLimit = p.GetInt("smtpd_soft_error_limit"),
             ErrorSleepTime = p.GetTime("smtpd_error_sleep_time"),
             JunkCommandLimit = Math.Max(1, p.GetInt("smtpd_junk_command_limit")),
             DisableVrfy = p.GetBool("disable_vrfy_command"),
-            ForbidBareNewline = bare is not ("no" or "normalize"),
+            BareNewline = bare,
             BareNewlineRejectCode = p.GetInt("smtpd_forbid_bare_newline_reject_code"),
             SaslEnabled = p.GetBool("smtpd_sasl_auth_enable"),
             TlsLevel = level,
@@ -85,6 +93,7 @@ public sealed record SmtpdOptions
             SaslTlsSecurityOptions = p.GetList("smtpd_sasl_tls_security_options"),
             SaslMechanisms = p.GetList("smtpd_sasl_mechanisms"),
             AuthRateLimit = p.GetInt("smtpd_client_auth_rate_limit"),
+            Ipv6PrefixLength = p.GetInt("smtpd_client_ipv6_prefix_length"),
             DiscardEhloKeywords = p.GetList("smtpd_discard_ehlo_keywords"),
         };
     }

@@ -33,4 +33,7 @@ public sealed class SmtpdPolicySession(SmtpdPolicy policy) : ISmtpPolicy
         => Answer(await policy.CheckEndOfDataAsync(c, null, ct).ConfigureAwait(false), c, "END-OF-MESSAGE");
 
     public bool IsTrustedNetwork(IPAddress address) => policy.MyNetworks.Networks.Any(n => n.Contains(address));
+
+    public async ValueTask<bool> IsBareNewlineExcludedAsync(IPAddress address, CancellationToken ct)
+        => await policy.BareNewlineExclusions.MatchAsync(address, ct).ConfigureAwait(false) == Mail.Policy.Tables.LookupStatus.Found;
 }

@@ -32,6 +32,11 @@ public sealed class Connection : IAsyncDisposable
     }
 
     public long Id { get; }
+    /// <summary>
+    /// The connection was accepted while its service was at its process limit (master.cf maxproc): the session
+    /// uses the stress-adaptive values of its parameters (stress = yes), as Postfix's master(8) arranges.
+    /// </summary>
+    public bool UnderStress { get; init; }
     public IPEndPoint RemoteEndPoint { get; }
     public IPEndPoint LocalEndPoint { get; }
     /// <summary>The client address, IPv4-mapped IPv6 addresses shown as IPv4.</summary>
@@ -62,13 +67,13 @@ public sealed class Connection : IAsyncDisposable
         var tls = new SslStream(_network, leaveInnerStreamOpen: true);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
-        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        // TLS 1.2/1.3 only, no client-initiated renegotiation, forward-secret AEAD suites (TlsPolicy).
+        await tls.AuthenticateAsServerAsync(Mail.Smtp.TlsPolicy.Apply(new SslServerAuthenticationOptions
         {
             ServerCertificate = certificate,
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        }, cts.Token).ConfigureAwait(false);
+        }), cts.Token).ConfigureAwait(false);
         _tls = tls;
         _stream = tls;
         CreatePipes();

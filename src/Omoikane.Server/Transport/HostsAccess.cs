@@ -25,6 +25,7 @@ public sealed class HostsAccess
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private volatile Snapshot _current;
+    private IReadOnlyList<ConfigDiagnostic> _lastReported = [];
     private long _nextCheck;
 
     public static TimeSpan CheckInterval { get; } = TimeSpan.FromSeconds(1);
@@ -61,7 +62,10 @@ public sealed class HostsAccess
         var diags = new ConfigDiagnostics();
         if (_directory is null) return new(HostsAccessFile.Empty, HostsAccessFile.Empty, diags);
         var snapshot = new Snapshot(HostsAccessFile.Load(AllowPath!, diags), HostsAccessFile.Load(DenyPath!, diags), diags);
-        foreach (var d in diags.Items) _report(d);
+        // An unreadable file is read again at every check; its error is logged when it first appears, not each time.
+        if (!_lastReported.SequenceEqual(diags.Items))
+            foreach (var d in diags.Items) _report(d);
+        _lastReported = diags.Items;
         return snapshot;
     }
 
@@ -83,7 +87,9 @@ public sealed class HostsAccess
 
     private static bool Changed(string path, HostsAccessFile file)
     {
-        var exists = File.Exists(path);
+        // An unreadable file is read again at every check: fixing its permissions does not change its mtime.
+        if (file.IsUnreadable) return true;
+        var exists = Path.Exists(path);
         if (!exists) return file.LastWriteUtc is not null;
         return file.LastWriteUtc != File.GetLastWriteTimeUtc(path);
     }

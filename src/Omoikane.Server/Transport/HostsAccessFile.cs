@@ -21,9 +21,14 @@ public sealed class HostsAccessFile
         LastWriteUtc = lastWriteUtc;
     }
 
-    /// <summary>Reads the file; a missing file is empty (no rules), an unreadable one an error.</summary>
+    /// <summary>
+    /// Reads the file. A missing file is empty (no rules). One that exists but cannot be read (no permission,
+    /// a directory in its place, an I/O error) is an error and stands for a rule "ALL : ALL : deny": every
+    /// client of every service is refused, as tcp_wrappers refuses when it cannot open a table (fail closed).
+    /// </summary>
     public static HostsAccessFile Load(string path, ConfigDiagnostics diags)
     {
+        if (Directory.Exists(path)) return Unreadable(path, "is a directory, not a file", diags);
         if (!File.Exists(path)) return Empty;
         try
         {
@@ -32,9 +37,21 @@ public sealed class HostsAccessFile
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            diags.Error(path, 0, $"cannot read: {ex.Message}");
-            return Empty;
+            return Unreadable(path, $"cannot read: {ex.Message}", diags);
         }
+    }
+
+    /// <summary>True when the file exists but could not be read: it then refuses every client.</summary>
+    public bool IsUnreadable { get; private init; }
+
+    private static HostsAccessFile Unreadable(string path, string why, ConfigDiagnostics diags)
+    {
+        diags.Error(path, 0, $"{why}; every client is refused until it can be read (fix its permissions: chmod 644)");
+        var denyAll = new HostsAccessRule(["ALL"], [new HostsAccessPattern(HostsAccessPatternKind.All, "ALL")], HostsAccessOption.Deny, path, 0);
+        DateTime? mtime = null;
+        try { mtime = Directory.Exists(path) ? Directory.GetLastWriteTimeUtc(path) : File.GetLastWriteTimeUtc(path); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        return new HostsAccessFile([denyAll], mtime) { IsUnreadable = true };
     }
 
     public static IReadOnlyList<HostsAccessRule> Parse(string text, string file, ConfigDiagnostics diags)

@@ -31,8 +31,11 @@ public sealed class HostsAccessGate(
         }, ct).ConfigureAwait(false);
         if (decision.Granted) return true;
         var name = identity?.Name ?? ClientIdentity.Unknown;
-        log.Write(syslogName, program,
-            $"warning: hosts_access: refused connect from {name}[{address}] to service {daemonNames.First()} ({decision.Rule!.File}:{decision.Rule.Line})");
+        var where = decision.Rule!.Line > 0 ? $"{decision.Rule.File}:{decision.Rule.Line}" : $"{decision.Rule.File} is unreadable";
+        // A refused connection is a short session of its own: its line carries a session number.
+        using (var session = log.BeginSession())
+            session.Write(syslogName, program,
+                $"warning: hosts_access: refused connect from {name}[{address}] to service {daemonNames.First()} ({where})");
         if (_refusal is not null)
         {
             try

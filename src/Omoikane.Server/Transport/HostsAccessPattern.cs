@@ -110,6 +110,9 @@ public sealed record HostsAccessPattern(HostsAccessPatternKind Kind, string Text
                 error = $"bad network \"{text}\": prefix length above {netBytes.Length * 8}";
                 return new(HostsAccessPatternKind.Unsupported, text);
             }
+            // [::ffff:127.0.0.0]/104 is 127.0.0.0/8: clients are compared as IPv4 (IpNetwork.Normalize).
+            (net, len) = IpNetwork.NormalizeNetwork(net, len);
+            netBytes = net.GetAddressBytes();
             mask = new byte[netBytes.Length];
             for (int bit = 0; bit < len; bit++) mask[bit / 8] |= (byte)(0x80 >> (bit % 8));
         }
@@ -137,6 +140,7 @@ public sealed record HostsAccessPattern(HostsAccessPatternKind Kind, string Text
     /// <summary>Matches the client (hosts_access.c host_match / string_match / masked_match).</summary>
     public bool Matches(IPAddress address, HostsAccessName name)
     {
+        address = IpNetwork.Normalize(address);
         switch (Kind)
         {
             case HostsAccessPatternKind.All: return true;

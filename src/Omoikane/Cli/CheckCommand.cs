@@ -11,7 +11,8 @@ namespace Omoikane.Cli;
 
 /// <summary>
 /// omoikane check (like postfix check): parses main.cf and master.cf, compiles every restriction list and
-/// table of every service, opens certificates, and checks the data directories and the user store.
+/// table of every service, opens certificates, and checks the data directories and the user store, and the
+/// permissions of configuration files, tables, directories and secrets (<see cref="CheckPermissions"/>).
 /// Prints one line per finding ("FILE:LINE: error: ..."); exit 1 when there is an error.
 /// With --migration, or when the directory looks like Postfix's own (its master.cf runs Postfix's internal
 /// services), it also prints the migration report: one line per main.cf parameter saying whether Omoikane
@@ -52,10 +53,9 @@ public static partial class CheckCommand
                 {
                     try { new FileUserStore(users, CredentialOptions.FromParameters(config.Main)).List(); }
                     catch (Exception ex) when (ex is UserStoreException or IOException) { extra.Error(users, 0, ex.Message); }
-                    if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(users) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-                        extra.Warning(users, 0, "user database is readable by others: chmod 600");
                 }
             }
+            if (!diags.HasErrors) CheckPermissions.Check(config, extra);
             var hostsDir = config.Main.Get("hosts_access_directory");
             if (hostsDir.Length > 0)
                 foreach (var d in HostsAccess.Validate(hostsDir))

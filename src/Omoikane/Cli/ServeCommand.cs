@@ -6,7 +6,8 @@ namespace Omoikane.Cli;
 
 /// <summary>
 /// omoikane serve: runs the server until SIGTERM/SIGINT (graceful stop); SIGHUP reloads the configuration.
-/// While it runs, $data_directory/omoikane.pid holds its process id (omoikane reload reads it).
+/// While it runs, $data_directory/omoikane.pid holds its process id (omoikane reload reads it) and
+/// $data_directory/omoikane.lock is locked, so a second server on the same data directory refuses to start.
 /// </summary>
 public static class ServeCommand
 {
@@ -22,8 +23,18 @@ public static class ServeCommand
                 Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
             var config = CliConfig.Load(parse);
             foreach (var w in config.Diagnostics.Warnings) Console.Error.WriteLine($"omoikane: {w}");
+            var pidFile = PidFile.PathFor(config);
+            DataDirectoryLock dataLock;
+            try { dataLock = DataDirectoryLock.Acquire(config.DataDirectory, pidFile); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { throw new CliException(ex.Message); }
+            using var heldLock = dataLock;
             ServerHost host;
             try { host = await ServerHost.StartAsync(config); }
+            catch (Omoikane.Server.Transport.ListenException ex) { throw new CliException(ex.Message); }
+            catch (InvalidOperationException ex)
+            {
+                throw new CliException("cannot start: " + ex.Message.Replace(Environment.NewLine, Environment.NewLine + "omoikane: cannot start: "));
+            }
             catch (System.Net.Sockets.SocketException ex)
             {
                 throw new CliException($"cannot listen: {ex.Message}");
@@ -42,7 +53,6 @@ public static class ServeCommand
                     finally { reloads.Release(); }
                 });
             });
-            var pidFile = PidFile.PathFor(config);
             PidFile.Write(pidFile);
             foreach (var (service, ep) in host.Endpoints)
                 Console.Error.WriteLine($"omoikane: {service.Command} listening on {ep} ({service.Service})");

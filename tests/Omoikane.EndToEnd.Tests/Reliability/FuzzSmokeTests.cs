@@ -26,6 +26,7 @@ public sealed class FuzzSmokeTests
         "Subject: x\r\n\r\n.body\r\n..two\r\n.\r\n", "a\n.\nb\r.\r\n.\r\n",
         "OMOIKANE-QUEUE 1\nid: A\narrival: 1\nsender: a@b\nrcpt: c@d\tx\\ty\n\nbody\n.OMOIKANE-END\n",
         "AGFsaWNlQGV4YW1wbGUudGVzdABwdw==", "=",
+        "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=example.com; s=s; h=from:subject;\r\n bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdA==\r\nFrom: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n",
     ];
 
     private static byte[] Mutate(Random r, byte[] seed)

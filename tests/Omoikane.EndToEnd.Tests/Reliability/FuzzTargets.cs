@@ -25,6 +25,7 @@ public static class FuzzTargets
         ["data"] = Data,
         ["queuefile"] = QueueFile,
         ["sasl-base64"] = SaslBase64,
+        ["mime-dkim"] = MimeDkim,
     };
 
     private static string Text(byte[] input) => Encoding.UTF8.GetString(input);
@@ -129,5 +130,45 @@ public static class FuzzTargets
         var s = Text(input);
         _ = SmtpSession.TryDecode(s, out _);
         _ = Omoikane.Server.Pop3.Pop3Session.TryDecode(s, out _);
+    }
+
+    private static readonly Lazy<Omoikane.Mail.Authentication.MessageAuthentication> Authentication = new(() =>
+    {
+        // example.com publishes an RSA key at s._domainkey, SPF and a reject DMARC policy; our own mail is signed with it.
+        var key = Omoikane.Mail.Authentication.Dkim.DkimKeyGenerator.Generate(Omoikane.Mail.Authentication.Dkim.DkimKeyType.Rsa);
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"omoikane-fuzz-{Environment.ProcessId}.key");
+        Omoikane.Mail.Authentication.Dkim.DkimKeyGenerator.WriteKeyFile(path, key);
+        var dns = new Omoikane.Mail.Dns.StaticDnsResolver()
+            .AddTxt("s._domainkey.example.com", key.TxtRecord)
+            .AddTxt("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
+            .AddTxt("_dmarc.example.com", "v=DMARC1; p=reject; adkim=s");
+        var options = new Omoikane.Mail.Authentication.AuthenticationOptions
+        {
+            AuthServId = "fuzz.example", InboundChecks = true,
+            SigningKeys = [new Omoikane.Mail.Authentication.Dkim.DkimSigningKey("example.com", "s", path)],
+        };
+        var problems = new List<string>();
+        return Omoikane.Mail.Authentication.MessageAuthentication.Create(options, dns, problems);
+    });
+
+    /// <summary>
+    /// A message through the MIME parser, DKIM verification (signature tags, key record, canonicalization),
+    /// SPF and DMARC as mail from outside, and through DKIM signing as our own. It may throw only what
+    /// the SMTP session tolerates there (anything but cancellation and I/O errors, which end the session).
+    /// </summary>
+    public static void MimeDkim(byte[] input)
+    {
+        var auth = Authentication.Value;
+        var context = new Omoikane.Mail.Authentication.InboundContext(System.Net.IPAddress.Parse("192.0.2.1"), "helo.example.com", "a@example.com");
+        foreach (var sign in new[] { false, true })
+        {
+            using var message = new MemoryStream(input);
+            try
+            {
+                var verdict = (sign ? auth.SignAsync(message) : auth.CheckAsync(context, message)).AsTask().GetAwaiter().GetResult();
+                _ = verdict.Prepend;
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or IOException)) { }
+        }
     }
 }

@@ -21,7 +21,7 @@ public sealed class HostileSmtpTests
     [MemberData(nameof(MoreSmugglingSequences))]
     public async Task MoreSmuggledEndOfDataVariantsAreRefusedAndNothingIsDelivered(string sequence)
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync("smtpd_forbid_bare_newline = reject\nsmtpd_forbid_bare_newline_exclusions =");
         server.AddUser("alice@example.test", "x");
         await using (var c = await Hostile.OpenSmtpAsync(server.EndPoint()))
         {
@@ -35,6 +35,28 @@ public sealed class HostileSmtpTests
         await Hostile.AssertStillServesSmtpAsync(server.EndPoint());
         var dir = server.MaildirNew("example.test", "alice");
         Assert.True(!Directory.Exists(dir) || Directory.GetFiles(dir).Length == 0);
+    }
+
+    /// <summary>The same variants under the default (normalize): accepted as one message; the forged commands never run.</summary>
+    [Theory]
+    [MemberData(nameof(MoreSmugglingSequences))]
+    public async Task MoreSmuggledEndOfDataVariantsStayInsideOneMessageByDefault(string sequence)
+    {
+        await using var server = await TestServer.StartAsync("mynetworks = 127.0.0.254/32");
+        server.AddUser("alice@example.test", "x");
+        await using (var c = await Hostile.OpenSmtpAsync(server.EndPoint()))
+        {
+            await c.CommandAsync("MAIL FROM:<bob@remote.example>");
+            await c.CommandAsync("RCPT TO:<alice@example.test>");
+            Assert.StartsWith("354", await c.CommandAsync("DATA"));
+            await c.SendAsync("Subject: outer\r\n\r\nouter" + sequence + "MAIL FROM:<admin@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nforged\r\n.\r\n");
+            Assert.StartsWith("250 2.0.0 Ok: queued as ", await c.ReplyAsync());
+            Assert.Equal("250 2.0.0 Ok", await c.CommandAsync("NOOP"));
+        }
+        var files = await server.WaitForMailAsync("example.test", "alice");
+        await Task.Delay(300);
+        Assert.Single(Directory.GetFiles(server.MaildirNew("example.test", "alice")));
+        Assert.Contains("forged", await File.ReadAllTextAsync(files[0]));
     }
 
     /// <summary>A NUL before the dot is not an end of data: the forged commands stay text in one message.</summary>

@@ -76,12 +76,19 @@ public sealed class QueueStorageTests
                 QueueId = id, Arrival = DateTimeOffset.UtcNow, Sender = "bob@remote.example",
                 Recipients = [new QueueRecipient("alice@example.test")],
             };
-            void Put(string kind, byte[] content)
+            void Put(string kind, byte[] content) => PutFor(kind, _ => content);
+            void PutFor(string kind, Func<string, byte[]> content)
             {
                 Thread.Sleep(2); // distinct ids
                 var id = QueueId.Next();
-                File.WriteAllBytes(Path.Combine(messages, id), content);
+                File.WriteAllBytes(Path.Combine(messages, id), content(id));
                 ids.Add((id, kind));
+            }
+            string EndRecord(string content)
+            {
+                var bytes = Encoding.UTF8.GetBytes(content);
+                var record = new byte[QueueEnvelope.EndRecordMaxLength];
+                return Encoding.ASCII.GetString(record, 0, QueueEnvelope.WriteEndRecord(record, bytes.Length, Crc32C.Compute(bytes)));
             }
             var whole = Encoding.UTF8.GetBytes(Env("X").Serialize() + "Subject: x\n\nbody\n" + QueueEnvelope.EndMarker);
             Put("truncated", whole[..^5]);
@@ -91,9 +98,19 @@ public sealed class QueueStorageTests
             Put("no recipients", Encoding.UTF8.GetBytes(QueueEnvelope.Magic + "\nid: y\nsender: a@b\n\nbody" + QueueEnvelope.EndMarker));
             // A complete file naming another queue id: a reused queue file not yet rewritten at a crash.
             Put("holds another id", Encoding.UTF8.GetBytes(Env("0123456789A").Serialize() + "Subject: old\n\nbody\n" + QueueEnvelope.EndMarker));
+            // Torn at a crash: the new envelope and end record were written, the blocks between still hold
+            // the message the reused file held before (same length, other bytes).
+            PutFor("torn (blocks of another message)", id => Encoding.UTF8.GetBytes(
+                Env(id).Serialize() + "Subject: old\n\nbody\n" + EndRecord("Subject: new\n\nbody\n")));
+            PutFor("size differs from its end record", id => Encoding.UTF8.GetBytes(
+                Env(id).Serialize() + "Subject: good\n\nbody\n" + EndRecord("Subject: good\n\nbody!\n")));
             Put("envelope never ends", Encoding.UTF8.GetBytes(QueueEnvelope.Magic + "\nid: z\nsender: a@b\nrcpt: alice@example.test\n" + new string('h', 100)));
             Thread.Sleep(2);
-            File.WriteAllText(Path.Combine(messages, good), Env(good).Serialize() + "Subject: good\n\nbody\n" + QueueEnvelope.EndMarker);
+            // Intact files: one with its checksum, one written by an earlier version (bare end marker).
+            File.WriteAllText(Path.Combine(messages, good), Env(good).Serialize() + "Subject: good\n\nbody\n" + EndRecord("Subject: good\n\nbody\n"));
+            Thread.Sleep(2);
+            var legacy = QueueId.Next();
+            File.WriteAllText(Path.Combine(messages, legacy), Env(legacy).Serialize() + "Subject: legacy\n\nbody\n" + QueueEnvelope.EndMarker);
         });
         foreach (var (id, kind) in ids)
             await server.WaitForLogAsync($"{id}: queue file is corrupt", $"moved to queue/corrupt/{id}");
@@ -103,9 +120,11 @@ public sealed class QueueStorageTests
             Assert.True(File.Exists(corrupt), kind + " not quarantined");
             Assert.False(File.Exists(Path.Combine(server.Directory, "data", "queue", "messages", id)), kind + " left in messages/");
         }
-        // The intact file next to them is delivered, and the server serves.
-        var files = await server.WaitForMailAsync("example.test", "alice");
-        Assert.Equal("good", Hostile.SubjectOf(Assert.Single(files)));
+        // The intact files next to them are delivered (and nothing else), and the server serves.
+        var files = await server.WaitForMailAsync("example.test", "alice", 2);
+        await Task.Delay(300);
+        files = Directory.GetFiles(server.MaildirNew("example.test", "alice"));
+        Assert.Equal(["good", "legacy"], files.Select(Hostile.SubjectOf).Order().ToArray());
         await Hostile.AssertStillServesSmtpAsync(server.EndPoint());
     }
 }

@@ -131,14 +131,45 @@ public sealed class SmtpRejectTests
         Assert.Equal("250 2.0.0 Ok", await c.CommandAsync("NOOP"));
     }
 
+    /// <summary>smtpd_forbid_bare_newline = reject for every client (no exclusions): Postfix's reply and a hang-up.</summary>
+    private const string RejectBareNewlines = "smtpd_forbid_bare_newline = reject\nsmtpd_forbid_bare_newline_exclusions =";
+
     [Fact]
-    public async Task BareLineFeedInCommandDisconnects()
+    public async Task BareLineFeedInCommandDisconnectsInRejectMode()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(RejectBareNewlines);
         await using var c = await OpenAsync(server);
         await c.SendAsync("NOOP\n");
         Assert.Equal("550 5.5.2 Error: bare <LF> received", await c.ReplyAsync());
         Assert.True(await c.IsClosedAsync());
+    }
+
+    /// <summary>The default (normalize) takes a command ending in a bare LF as if it ended in CRLF.</summary>
+    [Fact]
+    public async Task BareLineFeedInCommandIsNormalizedByDefault()
+    {
+        await using var server = await TestServer.StartAsync("mynetworks = 127.0.0.254/32");
+        await using var c = await OpenAsync(server);
+        await c.SendAsync("NOOP\n");
+        Assert.Equal("250 2.0.0 Ok", await c.ReplyAsync());
+        await c.SendAsync("RSET\r\n");
+        Assert.Equal("250 2.0.0 Ok", await c.ReplyAsync());
+    }
+
+    /// <summary>smtpd_forbid_bare_newline_exclusions defaults to $mynetworks: those clients get "no", not "reject".</summary>
+    [Fact]
+    public async Task MynetworksIsExcludedFromRejectByDefault()
+    {
+        await using var server = await TestServer.StartAsync("smtpd_forbid_bare_newline = reject\nmynetworks = 127.0.0.0/8");
+        await using (var trusted = await OpenAsync(server))
+        {
+            await trusted.SendAsync("NOOP\n");
+            Assert.Equal("250 2.0.0 Ok", await trusted.ReplyAsync());
+        }
+        await using var server2 = await TestServer.StartAsync("smtpd_forbid_bare_newline = reject\nmynetworks = 127.0.0.254/32");
+        await using var stranger = await OpenAsync(server2);
+        await stranger.SendAsync("NOOP\n");
+        Assert.Equal("550 5.5.2 Error: bare <LF> received", await stranger.ReplyAsync());
     }
 
     public static TheoryData<string> SmugglingSequences => new() { "\n.\n", "\r.\r", "\n.\r\n", "\r\n.\n", "\r\n.\r", "\r.\r\n" };
@@ -148,14 +179,14 @@ public sealed class SmtpRejectTests
     [MemberData(nameof(SmugglingSequences))]
     public async Task SmuggledEndOfDataNeverEndsTheMessage(string sequence)
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(RejectBareNewlines);
         server.AddUser("alice@example.test", "x");
         await using var c = await OpenAsync(server);
         await c.CommandAsync("MAIL FROM:<bob@remote.example>");
         await c.CommandAsync("RCPT TO:<alice@example.test>");
         Assert.StartsWith("354", await c.CommandAsync("DATA"));
         await c.SendAsync("Subject: outer\r\n\r\nouter body" + sequence + "MAIL FROM:<admin@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nforged\r\n.\r\n");
-        // The whole thing is one message, refused for its bare CR/LF, and the session ends.
+        // In reject mode the whole thing is one message, refused for its bare CR/LF, and the session ends.
         var reply = await c.ReplyAsync();
         Assert.Matches(@"^550 5\.5\.2 Error: bare <(LF|CR)> received$", reply);
         Assert.True(await c.IsClosedAsync());
@@ -164,11 +195,21 @@ public sealed class SmtpRejectTests
         Assert.True(!Directory.Exists(dir) || Directory.GetFiles(dir).Length == 0);
     }
 
-    [Theory]
-    [MemberData(nameof(SmugglingSequences))]
-    public async Task WithBareNewlinesAllowedTheSmuggledTextStaysInsideOneMessage(string sequence)
+    public static TheoryData<string, string> SmugglingSequencesByMode()
     {
-        await using var server = await TestServer.StartAsync("smtpd_forbid_bare_newline = no");
+        var data = new TheoryData<string, string>();
+        foreach (var mode in new[] { "normalize", "yes", "no" })
+            foreach (var sequence in SmugglingSequences)
+                data.Add(mode, sequence);
+        return data;
+    }
+
+    /// <summary>normalize (the default), yes and no accept the message, but as one: the forged commands never run.</summary>
+    [Theory]
+    [MemberData(nameof(SmugglingSequencesByMode))]
+    public async Task WithBareNewlinesAllowedTheSmuggledTextStaysInsideOneMessage(string mode, string sequence)
+    {
+        await using var server = await TestServer.StartAsync($"smtpd_forbid_bare_newline = {mode}\nmynetworks = 127.0.0.254/32");
         server.AddUser("alice@example.test", "x");
         await using var c = await OpenAsync(server);
         await c.CommandAsync("MAIL FROM:<bob@remote.example>");
@@ -176,6 +217,8 @@ public sealed class SmtpRejectTests
         await c.CommandAsync("DATA");
         await c.SendAsync("Subject: outer\r\n\r\nouter body" + sequence + "MAIL FROM:<admin@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nforged\r\n.\r\n");
         Assert.StartsWith("250 2.0.0 Ok: queued as ", await c.ReplyAsync());
+        // Had the forged commands run, this would be "503 5.5.1 Error: nested MAIL command" or a 354.
+        Assert.Equal("250 2.0.0 Ok", await c.CommandAsync("NOOP"));
         Assert.Equal("221 2.0.0 Bye", await c.CommandAsync("QUIT"));
         var files = await server.WaitForMailAsync("example.test", "alice");
         await Task.Delay(300);

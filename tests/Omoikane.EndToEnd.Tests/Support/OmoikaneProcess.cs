@@ -37,9 +37,11 @@ public static class OmoikaneProcess
     }
 
     /// <summary>Starts "omoikane serve" and waits (bounded) until the port accepts connections.</summary>
-    public static async Task<Process> StartServerAsync(string workingDirectory, string configDir, int port)
+    public static async Task<Process> StartServerAsync(string workingDirectory, string configDir, int port, IDictionary<string, string>? env = null)
     {
-        var p = Process.Start(StartInfo(workingDirectory, "serve", "--config", configDir))!;
+        var psi = StartInfo(workingDirectory, "serve", "--config", configDir);
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi)!;
         p.StandardInput.Close();
         _ = p.StandardOutput.ReadToEndAsync();
         _ = p.StandardError.ReadToEndAsync();

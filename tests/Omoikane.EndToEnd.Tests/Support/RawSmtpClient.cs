@@ -8,7 +8,7 @@ namespace Omoikane.EndToEnd.Tests.Support;
 public sealed class RawSmtpClient : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly Stream _stream;
+    private Stream _stream;
     private readonly byte[] _buf = new byte[65536];
     private readonly StringBuilder _pending = new();
 
@@ -24,6 +24,15 @@ public sealed class RawSmtpClient : IAsyncDisposable
 
     /// <summary>The underlying stream (to start TLS over it).</summary>
     public Stream Stream => _stream;
+
+    /// <summary>Starts TLS on the connection (after "220 Ready to start TLS", or at once for implicit TLS).</summary>
+    public async Task StartTlsAsync()
+    {
+        var tls = new System.Net.Security.SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("mail.example.test").WaitAsync(TimeSpan.FromSeconds(10));
+        _stream = tls;
+        _pending.Clear();
+    }
 
     public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
 

@@ -29,7 +29,8 @@ public sealed class TestServer : IAsyncDisposable
         """;
 
     /// <summary>Starts a server; mainCf lines are appended to a base that puts all state in the temp directory.</summary>
-    public static async Task<TestServer> StartAsync(string mainCf = "", string? masterCf = null, Action<string>? prepare = null)
+    public static async Task<TestServer> StartAsync(string mainCf = "", string? masterCf = null, Action<string>? prepare = null,
+        Func<ServerHostOptions, ServerHostOptions>? hostOptions = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "omoikane-test-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(dir);
@@ -44,7 +45,8 @@ public sealed class TestServer : IAsyncDisposable
         File.WriteAllText(Path.Combine(dir, "master.cf"), masterCf ?? DefaultMasterCf);
         prepare?.Invoke(dir);
         var config = ConfigLoader.Load(dir);
-        var host = await ServerHost.StartAsync(config, new ServerHostOptions { EphemeralPorts = true, LogToStderr = false });
+        var options = new ServerHostOptions { EphemeralPorts = true, LogToStderr = false };
+        var host = await ServerHost.StartAsync(config, hostOptions?.Invoke(options) ?? options);
         return new TestServer(dir, host);
     }
 

@@ -125,6 +125,7 @@ public sealed class MainCfTests
             typo_parameter = 1
             mua_restrictions = permit_sasl_authenticated, reject
             smtpd_tls_security_level = sometimes
+            smtpd_forbid_bare_newline = maybe
             """);
         File.WriteAllText(Path.Combine(dir, "master.cf"), "submission inet n - n - - smtpd\n  -o smtpd_client_restrictions=$mua_restrictions\n");
         var config = ConfigLoader.Load(dir);
@@ -136,6 +137,7 @@ public sealed class MainCfTests
         Assert.Contains(all, s => s.StartsWith($"{main}:4: warning: unknown parameter \"typo_parameter\""));
         Assert.DoesNotContain(all, s => s.Contains("mua_restrictions")); // referenced from master.cf: user-defined
         Assert.Contains(all, s => s.StartsWith($"{main}:6: error: smtpd_tls_security_level = sometimes"));
+        Assert.Contains($"{main}:7: error: smtpd_forbid_bare_newline = maybe: expected normalize, yes (= normalize), reject or no", all);
         Assert.Equal("permit_sasl_authenticated, reject", config.For(config.Services[0]).Get("smtpd_client_restrictions"));
     }
 

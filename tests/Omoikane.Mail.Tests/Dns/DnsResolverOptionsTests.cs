@@ -38,8 +38,10 @@ public sealed class DnsResolverOptionsTests
     {
         var options = DnsResolverOptions.FromParameters(Parameters.Defaults());
         Assert.Empty(options.Servers);
-        Assert.Equal(TimeSpan.FromSeconds(5), options.Timeout);
-        Assert.Equal(2, options.Retries);
+        // dns_timeout bounds the whole lookup; its two tries share it.
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Deadline);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.Timeout);
+        Assert.Equal(1, options.Retries);
     }
 
     [Fact]
@@ -53,7 +55,8 @@ public sealed class DnsResolverOptionsTests
             new IPEndPoint(IPAddress.Parse("2001:db8::1"), 5353),
             new IPEndPoint(IPAddress.Parse("192.0.2.2"), 54),
         }, options.Servers);
-        Assert.Equal(TimeSpan.FromSeconds(2), options.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.Deadline);
+        Assert.Equal(TimeSpan.FromSeconds(2) / 6, options.Timeout);   // two tries for each of three servers
     }
 
     [Fact]

@@ -377,7 +377,7 @@ public sealed class DnsResolverTests : IAsyncLifetime
         _server.AddA("param.example.test", "192.0.2.44");
         var parameters = Config.Parameters.Defaults().With("dns_servers", _server.DnsServersValue).With("dns_timeout", "1s");
         var resolver = DnsResolver.FromParameters(parameters);
-        Assert.Equal(TimeSpan.FromSeconds(1), resolver.Options.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), resolver.Options.Deadline);
         Assert.Equal(_server.EndPoint, Assert.Single(resolver.NameServers));
         Assert.Equal(DnsStatus.Ok, (await resolver.LookupAddressesAsync("param.example.test")).Status);
     }

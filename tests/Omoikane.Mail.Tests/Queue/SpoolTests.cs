@@ -84,4 +84,40 @@ public sealed class SpoolTests : IAsyncDisposable
         Assert.Empty(Directory.GetFiles(_spool.IncomingDir));
         Assert.Empty(_spool.ListIds());
     }
+
+    [Fact]
+    public async Task TheEndRecordCarriesTheContentSizeAndChecksum()
+    {
+        var content = "Subject: sum\n\n" + new string('y', 3_000_000) + "\n";   // past the part read with the envelope
+        var id = await WriteAsync(content);
+        var tail = File.ReadAllText(_spool.MessagePath(id))[^64..];
+        var crc = Crc32C.Compute(Encoding.ASCII.GetBytes(content));
+        Assert.EndsWith($"\n.OMOIKANE-END size={content.Length} crc32c={crc:x8}\n", tail);
+        Assert.Equal(content, Read(id));
+    }
+
+    [Fact]
+    public async Task ATornFileIsRefusedAndAnEarlierVersionsFileIsRead()
+    {
+        var id = await WriteAsync("Subject: new\n\nnew body\n");
+        var path = _spool.MessagePath(id);
+        var bytes = File.ReadAllBytes(path);
+        // Blocks of an older message of the same length between the new envelope and end record.
+        var at = Encoding.ASCII.GetString(bytes).IndexOf("new body", StringComparison.Ordinal);
+        Encoding.ASCII.GetBytes("old body").CopyTo(bytes, at);
+        File.WriteAllBytes(path, bytes);
+        Assert.Null(_spool.Open(id, out var error));
+        Assert.Contains("checksum mismatch", error);
+
+        // A length that does not match its end record.
+        var text = Encoding.ASCII.GetString(bytes).Replace("old body", "old body, longer");
+        File.WriteAllText(path, text);
+        Assert.Null(_spool.Open(id, out error));
+        Assert.Contains("its end record says", error);
+
+        // Written before end records carried a checksum: the bare end marker.
+        var legacy = text[..text.IndexOf("\n.OMOIKANE-END ", StringComparison.Ordinal)] + QueueEnvelope.EndMarker;
+        File.WriteAllText(path, legacy);
+        Assert.Equal("Subject: new\n\nold body, longer\n", Read(id));
+    }
 }

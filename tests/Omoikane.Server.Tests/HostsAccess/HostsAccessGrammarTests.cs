@@ -53,6 +53,16 @@ public sealed class HostsAccessGrammarTests : IDisposable
     [InlineData("ALL", "198.51.100.1", true)]
     [InlineData("192.0.2.*", "192.0.2.77", true)]
     [InlineData("192.0.2.*", "192.0.3.77", false)]
+    // IPv4-mapped networks and clients: one normalisation for both sides.
+    [InlineData("[::ffff:127.0.0.0]/104", "127.0.0.1", true)]
+    [InlineData("[::ffff:127.0.0.0]/104", "::ffff:127.0.0.2", true)]
+    [InlineData("[::ffff:127.0.0.0]/104", "128.0.0.1", false)]
+    [InlineData("[::ffff:192.0.2.0]/120", "192.0.2.9", true)]
+    [InlineData("[::ffff:192.0.2.0]/120", "192.0.3.9", false)]
+    [InlineData("127.0.0.0/8", "::ffff:127.0.0.5", true)]
+    [InlineData("127.0.0.0/255.0.0.0", "::ffff:127.0.0.5", true)]
+    [InlineData("[::ffff:192.0.2.1]", "192.0.2.1", true)]
+    [InlineData("192.0.2.*", "::ffff:192.0.2.77", true)]
     public async Task AddressPatternsMatchAsHostsAccessSays(string pattern, string client, bool denied)
     {
         var access = Access(null, $"smtpd: {pattern}\n");

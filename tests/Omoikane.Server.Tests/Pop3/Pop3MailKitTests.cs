@@ -107,6 +107,26 @@ public sealed class Pop3MailKitTests : IAsyncLifetime
         await client.DisconnectAsync(true);
     }
 
+    /// <summary>pop3d_tls_security_level = encrypt: MailKit sees no mechanism and cannot log in before STLS; after it, it can.</summary>
+    [Fact]
+    public async Task AtEncryptMailKitLogsInOnlyAfterStls()
+    {
+        await using var server = new Pop3TestServer(o => o with { TlsLevel = "encrypt" });
+        using (var plain = await ConnectAsync(SecureSocketOptions.None, server.Port))
+        {
+            Assert.Empty(plain.AuthenticationMechanisms);
+            Assert.True(plain.Capabilities.HasFlag(Pop3Capabilities.StartTLS));
+            await Assert.ThrowsAnyAsync<Exception>(() => plain.AuthenticateAsync(Pop3TestServer.Alice, Pop3TestServer.AlicePassword));
+            Assert.False(plain.IsAuthenticated);
+        }
+        using var client = await ConnectAsync(SecureSocketOptions.StartTls, server.Port);
+        Assert.Contains("CRAM-MD5", client.AuthenticationMechanisms);
+        await client.AuthenticateAsync(new SaslMechanismCramMd5(Pop3TestServer.Alice, Pop3TestServer.AlicePassword));
+        Assert.True(client.IsAuthenticated);
+        await client.DisconnectAsync(true);
+        Assert.NotNull(await server.WaitForLogAsync("Login: user=<alice@localhost>, method=CRAM-MD5, rip=127.0.0.1, lip=127.0.0.1, TLS"));
+    }
+
     [Fact]
     public async Task WrapperModeSpeaksTlsFromTheFirstByte()
     {

@@ -91,25 +91,37 @@ public sealed class Pop3ProtocolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PlaintextLoginIsRefusedBeforeStlsWhenEncryptIsRequired()
+    public async Task NoLoginOfAnyKindBeforeStlsWhenEncryptIsRequired()
     {
+        const string refusal = "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
         await using var server = new Pop3TestServer(o => o with { TlsLevel = "encrypt" });
-        var (client, _) = await OpenAsync(server);
+        var (client, greeting) = await OpenAsync(server);
         await using (client)
         {
             Assert.StartsWith("+OK", await client.CommandAsync("CAPA"));
             var caps = await client.ReadMultilineAsync();
             Assert.DoesNotContain("USER", caps);
+            Assert.DoesNotContain(caps, c => c.StartsWith("SASL", StringComparison.Ordinal));
             Assert.Contains("STLS", caps);
-            Assert.Contains("SASL SCRAM-SHA-256 CRAM-MD5", caps);
-            Assert.StartsWith("-ERR [AUTH] Plaintext authentication disallowed", await client.CommandAsync("USER " + Pop3TestServer.Alice));
-            Assert.StartsWith("-ERR [AUTH] Plaintext authentication disallowed", await client.CommandAsync("PASS " + Pop3TestServer.AlicePassword));
-            Assert.StartsWith("-ERR [AUTH] Plaintext authentication disallowed", await client.CommandAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{Pop3TestServer.Alice}\0{Pop3TestServer.AlicePassword}"))));
+            Assert.Equal(refusal, await client.CommandAsync("USER " + Pop3TestServer.Alice));
+            Assert.Equal(refusal, await client.CommandAsync("PASS " + Pop3TestServer.AlicePassword));
+            Assert.Equal(refusal, await client.CommandAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{Pop3TestServer.Alice}\0{Pop3TestServer.AlicePassword}"))));
+            // Mechanisms that do not send the password are refused too (Dovecot's ssl = required).
+            Assert.Equal(refusal, await client.CommandAsync("AUTH CRAM-MD5"));
+            Assert.Equal(refusal, await client.CommandAsync("AUTH SCRAM-SHA-256"));
+            var timestamp = greeting[greeting.IndexOf('<')..];
+            var digest = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(timestamp + Pop3TestServer.AlicePassword)));
+            Assert.Equal(refusal, await client.CommandAsync($"APOP {Pop3TestServer.Alice} {digest}"));
             Assert.StartsWith("+OK", await client.CommandAsync("STLS"));
             await client.StartTlsAsync();
-            await LoginAsync(client);
+            Assert.StartsWith("+OK", await client.CommandAsync("CAPA"));
+            caps = await client.ReadMultilineAsync();
+            Assert.Contains("USER", caps);
+            Assert.Contains(caps, c => c.StartsWith("SASL ", StringComparison.Ordinal) && c.Contains("CRAM-MD5"));
+            // The same APOP digest is good once TLS is up.
+            Assert.StartsWith("+OK", await client.CommandAsync($"APOP {Pop3TestServer.Alice} {digest}"));
         }
-        Assert.NotNull(await server.WaitForLogAsync("Login: user=<alice@localhost>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, TLS"));
+        Assert.NotNull(await server.WaitForLogAsync("Login: user=<alice@localhost>, method=APOP, rip=127.0.0.1, lip=127.0.0.1, TLS"));
     }
 
     [Fact]

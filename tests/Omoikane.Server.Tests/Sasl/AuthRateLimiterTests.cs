@@ -42,6 +42,26 @@ public class AuthRateLimiterTests
     }
 
     [Fact]
+    public void FloodOfNewClientsDoesNotResetABusyClientsWindow()
+    {
+        var time = new ManualTimeProvider();
+        var limiter = new AuthRateLimiter(3, TimeSpan.FromSeconds(60), time, maxClients: 50);
+        for (int i = 0; i < 3; i++) Assert.True(limiter.TryAcquire(Client));
+        for (int i = 0; i < 5000; i++) limiter.TryAcquire(new IPAddress([10, 2, (byte)(i >> 8), (byte)i]));
+        Assert.InRange(limiter.Count, 1, 50);
+        Assert.False(limiter.TryAcquire(Client));
+    }
+
+    [Fact]
+    public void Ipv6ClientsAreCountedByTheirPrefix()
+    {
+        var limiter = new AuthRateLimiter(1, TimeSpan.FromSeconds(60), new ManualTimeProvider(), ipv6PrefixLength: 84);
+        Assert.True(limiter.TryAcquire(IPAddress.Parse("2001:db8::1")));
+        Assert.False(limiter.TryAcquire(IPAddress.Parse("2001:db8::fff:1234:5678")));   // same /84
+        Assert.True(limiter.TryAcquire(IPAddress.Parse("2001:db8:0:0:1::1")));          // another /84
+    }
+
+    [Fact]
     public void ConcurrentAcquiresNeverExceedTheLimit()
     {
         var limiter = new AuthRateLimiter(10, TimeSpan.FromSeconds(60), new ManualTimeProvider());

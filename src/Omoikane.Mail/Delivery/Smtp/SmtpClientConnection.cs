@@ -148,11 +148,10 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, cts.Token);
         try
         {
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            await ssl.AuthenticateAsClientAsync(TlsPolicy.Apply(new SslClientAuthenticationOptions
             {
                 TargetHost = IPAddress.TryParse(HostName, out _) ? "" : HostName,
-                EnabledSslProtocols = SslProtocols.None,
-            }, linked.Token).ConfigureAwait(false);
+            }), linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested) { throw SmtpClientException.Timeout(SmtpClientStage.StartTls); }
         catch (Exception e) when (e is AuthenticationException or IOException) { throw SmtpClientException.Lost(SmtpClientStage.StartTls, e); }

@@ -44,7 +44,8 @@ public sealed record IpNetwork(IPAddress Network, int PrefixLength)
                 return false;
             }
         }
-        network = new IpNetwork(addr, prefix);
+        var (n, len) = NormalizeNetwork(addr, prefix);
+        network = new IpNetwork(n, len);
         return true;
     }
 
@@ -65,6 +66,13 @@ public sealed record IpNetwork(IPAddress Network, int PrefixLength)
     /// <summary>IPv4-mapped IPv6 addresses ("::ffff:192.0.2.1") are compared as IPv4, as Postfix does.</summary>
     public static IPAddress Normalize(IPAddress address)
         => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    /// <summary>
+    /// The network side of <see cref="Normalize"/>: an IPv4-mapped network ([::ffff:192.0.2.0]/120) is the IPv4
+    /// network it maps (192.0.2.0/24), so it matches the IPv4 clients that addresses are normalised to.
+    /// </summary>
+    public static (IPAddress Network, int PrefixLength) NormalizeNetwork(IPAddress network, int prefixLength)
+        => network.IsIPv4MappedToIPv6 && prefixLength >= 96 ? (network.MapToIPv4(), prefixLength - 96) : (network, prefixLength);
 
     private static IPAddress Mask(IPAddress addr, int prefix)
     {
