@@ -31,7 +31,11 @@ public static partial class CheckCommand
             var local = new LocalRecipients(main, aliases, new UserStoreUsers(users), new DomainClassifier(main, tables, new ConfigDiagnostics()));
             var domain = main.GetList("mydestination").FirstOrDefault() ?? main.Get("myhostname");
             if (local.PostmasterProblemAsync(domain).AsTask().GetAwaiter().GetResult() is { } problem)
-                extra.Warning(file, main.Source("alias_maps")?.Line ?? 0, $"postmaster: {problem}");
+            {
+                // On the line that decides where postmaster goes: alias_maps, else mydestination, else myhostname.
+                var at = main.Source("alias_maps") ?? main.Source("mydestination") ?? main.Source("myhostname");
+                extra.Warning(at?.File ?? file, at?.Line ?? 0, $"postmaster: {problem}");
+            }
         }
         catch (Exception ex) when (ex is UserStoreException or IOException or UnauthorizedAccessException)
         {
