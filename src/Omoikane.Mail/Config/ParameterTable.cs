@@ -29,6 +29,12 @@ public static class ParameterTable
         new("alias_database", "", ParameterKind.List),
         new("local_recipient_maps", "", ParameterKind.List),
         new("append_dot_mydomain", "no", ParameterKind.Bool),
+        // Local delivery (docs/local-delivery.md)
+        new("allow_mail_to_commands", "alias, forward", ParameterKind.List),
+        new("allow_mail_to_files", "alias, forward", ParameterKind.List),
+        new("command_time_limit", "1000s", ParameterKind.Time, Min: 1),
+        new("mailbox_size_limit", "51200000", ParameterKind.Size),
+        new("virtual_mailbox_limit", "51200000", ParameterKind.Size),
 
         // smtpd
         new("smtpd_banner", "$myhostname ESMTP $mail_name", ParameterKind.String),
@@ -50,6 +56,7 @@ public static class ParameterTable
         new("smtpd_sasl_tls_security_options", "$smtpd_sasl_security_options", ParameterKind.List),
         new("smtpd_sasl_authenticated_header", "no", ParameterKind.Bool),
         new("smtpd_sasl_local_domain", "", ParameterKind.String),
+        new("smtpd_sender_login_maps", "", ParameterKind.List),
         new("smtpd_sasl_type", "omoikane", ParameterKind.String),
         new("smtpd_sasl_path", "smtpd", ParameterKind.String),
         new("smtpd_sasl_mechanisms", "SCRAM-SHA-256 CRAM-MD5 PLAIN LOGIN", ParameterKind.List, Omoikane: true),
@@ -180,7 +187,7 @@ public static class ParameterTable
         "biff", "readme_directory", "html_directory", "manpage_directory", "sample_directory",
         "command_directory", "daemon_directory", "meta_directory", "shlib_directory", "mail_owner",
         "setgid_group", "sendmail_path", "newaliases_path", "mailq_path", "debug_peer_level",
-        "debugger_command", "home_mailbox", "mailbox_size_limit", "mailbox_command", "inet_protocols",
+        "debugger_command", "home_mailbox", "mailbox_command", "inet_protocols",
         "smtpd_tls_session_cache_database", "smtp_tls_session_cache_database", "smtpd_tls_CApath",
         "smtpd_tls_CAfile", "smtp_tls_CApath", "smtp_tls_CAfile", "tls_random_source",
         "smtpd_tls_mandatory_protocols", "smtpd_tls_protocols", "smtp_tls_mandatory_protocols",
@@ -188,7 +195,7 @@ public static class ParameterTable
         "smtpd_tls_session_cache_timeout", "tls_preempt_cipherlist", "unknown_local_recipient_reject_code",
         "local_transport", "virtual_transport", "virtual_mailbox_domains", "virtual_mailbox_maps",
         "virtual_alias_maps", "virtual_uid_maps", "virtual_gid_maps", "virtual_minimum_uid",
-        "smtpd_sasl_local_domain", "cyrus_sasl_config_path", "smtp_sasl_auth_enable",
+        "cyrus_sasl_config_path", "smtp_sasl_auth_enable",
         "smtp_sasl_password_maps", "smtp_sasl_security_options", "header_checks", "body_checks",
         "milter_default_action", "smtpd_milters", "non_smtpd_milters", "milter_protocol",
         "disable_dns_lookups", "smtp_host_lookup", "lmtp_host_lookup", "maximal_backoff_time",

@@ -13,9 +13,13 @@ public abstract record ResolvedTarget
     public sealed record Remote(string Address) : ResolvedTarget;
     public sealed record Unknown(string Address, string Reason) : ResolvedTarget;
     public sealed record TempFail(string Address, string Reason) : ResolvedTarget;
+    /// <summary>An alias "|command": the message is piped into the command, run by /bin/sh (local(8)).</summary>
+    public sealed record Command(string Address, string CommandLine) : ResolvedTarget;
+    /// <summary>An alias "/file" (mbox append) or "/dir/" (a Maildir).</summary>
+    public sealed record File(string Address, string Path) : ResolvedTarget;
 
     /// <summary>Mail for this target is delivered or relayed (not refused for certain).</summary>
-    public bool IsDeliverable => this is Mailbox or Remote;
+    public bool IsDeliverable => this is Mailbox or Remote or Command or File;
 }
 
 /// <summary>
@@ -36,16 +40,22 @@ public sealed class LocalRecipients : ILocalRecipients
 {
     private const string Postmaster = "postmaster";
     private const int MaxAliasDepth = 10;
+    private const string Alias = "alias", Include = "include";
     private readonly IReadOnlyList<ILookupTable> _aliases;
     private readonly ILocalUsers _users;
     private volatile Settings _s;
 
     /// <summary>What a reload replaces at once: the domains and the parameters resolution reads.</summary>
-    private sealed record Settings(DomainClassifier Domains, string Delimiters, string MyOrigin, string MyHostname, IReadOnlySet<string> ToPostmaster)
+    private sealed record Settings(DomainClassifier Domains, string Delimiters, string MyOrigin, string MyHostname, IReadOnlySet<string> ToPostmaster,
+        IReadOnlySet<string> CommandsFrom, IReadOnlySet<string> FilesFrom)
     {
         public static Settings From(Parameters p, DomainClassifier domains) => new(domains, p.Get("recipient_delimiter"),
             AddressKey.Domain(p.Get("myorigin")), AddressKey.Domain(p.Get("myhostname")),
-            new HashSet<string>(StringComparer.Ordinal) { "mailer-daemon", AddressKey.Local(p.Get("double_bounce_sender")) });
+            new HashSet<string>(StringComparer.Ordinal) { "mailer-daemon", AddressKey.Local(p.Get("double_bounce_sender")) },
+            Classes(p.Get("allow_mail_to_commands")), Classes(p.Get("allow_mail_to_files")));
+
+        private static HashSet<string> Classes(string list)
+            => new(Parameters.SplitList(list).Select(c => c.ToLowerInvariant()), StringComparer.Ordinal);
     }
 
     public LocalRecipients(Parameters p, IReadOnlyList<ILookupTable> aliasMaps, ILocalUsers users, DomainClassifier domains)
@@ -86,6 +96,26 @@ public sealed class LocalRecipients : ILocalRecipients
         var targets = await ResolveAsync(address, ct).ConfigureAwait(false);
         if (targets.Any(t => t.IsDeliverable)) return LookupStatus.Found;
         return targets.Any(t => t is ResolvedTarget.TempFail) ? LookupStatus.TempFail : LookupStatus.NotFound;
+    }
+
+    /// <summary>
+    /// Does mail to postmaster@domain reach someone (a user, or an alias target: command, file, remote
+    /// address)? Null when it does; else why not and how to fix it. Resolution never refuses postmaster: it
+    /// then falls back to the Maildir of postmaster at the domain, which no user reads (omoikane check).
+    /// </summary>
+    public async ValueTask<string?> PostmasterProblemAsync(string domain, CancellationToken ct = default)
+    {
+        var targets = await ResolveAsync($"{Postmaster}@{domain}", ct).ConfigureAwait(false);
+        if (targets.Any(t => t is ResolvedTarget.Remote or ResolvedTarget.Command or ResolvedTarget.File or ResolvedTarget.TempFail
+                || (t is ResolvedTarget.Mailbox m && _users.Find(m.Address) is not null)))
+            return null;
+        var kept = targets.OfType<ResolvedTarget.Mailbox>().FirstOrDefault()?.Address ?? $"{Postmaster}@{domain}";
+        var alias = await LookupAliasAsync(Postmaster, ct).ConfigureAwait(false);
+        var why = alias.Status == LookupStatus.Found
+            ? $"alias \"{Postmaster}: {alias.Value}\" names nothing deliverable"
+            : $"there is no alias and no user for {Postmaster}";
+        return $"{why}; mail to {Postmaster} is kept in the Maildir of {kept}, which no user reads: "
+            + $"add \"{Postmaster}: you@{domain}\" (an existing user) to an alias_maps file, or run \"omoikane user add {kept}\"";
     }
 
     /// <summary>The user a local address names, without aliases (transport_maps "local:"): its address, or null.</summary>
@@ -131,25 +161,8 @@ public sealed class LocalRecipients : ILocalRecipients
                 var r = await LookupAliasAsync(aliasKey, ct).ConfigureAwait(false);
                 if (r.Status == LookupStatus.TempFail) { into.Add(new ResolvedTarget.TempFail(address, "alias table lookup failed")); return; }
                 if (r.Status != LookupStatus.Found) continue;
-                foreach (var target in Parameters.SplitList(r.Value ?? ""))
-                {
-                    var t = target.Trim().Trim('"');
-                    if (t.Length == 0) continue;
-                    if (t.StartsWith('|') || t.StartsWith('/') || t.StartsWith(":include:", StringComparison.OrdinalIgnoreCase))
-                    {
-                        into.Add(new ResolvedTarget.Unknown(address, $"unsupported alias target {t}"));
-                        continue;
-                    }
-                    var full = t.Contains('@') ? t : $"{t}@{domain}";
-                    var fullKey = AddressKey.Of(full);
-                    // An alias naming itself means "deliver to the user too" (aliases(5) "user: user, other").
-                    if (fullKey == AddressKey.Of(key, domain) || fullKey == AddressKey.Of(stripped, domain))
-                    {
-                        into.Add(UserTarget(address, key, stripped, domain));
-                        continue;
-                    }
-                    await ResolveIntoAsync(full, depth + 1, into, seen, ct).ConfigureAwait(false);
-                }
+                foreach (var target in AliasTable.SplitTargets(r.Value ?? ""))
+                    await ExpandTargetAsync(address, key, stripped, domain, target, Alias, depth, into, seen, ct).ConfigureAwait(false);
                 // "postmaster: root" with no user root: postmaster stays deliverable.
                 if (stripped == Postmaster && !into.Skip(start).Any(t => t.IsDeliverable || t is ResolvedTarget.TempFail))
                 {
@@ -166,6 +179,65 @@ public sealed class LocalRecipients : ILocalRecipients
             return;
         }
         into.Add(target0);
+    }
+
+    /// <summary>
+    /// One target of an alias (or of an :include: file): "|command" and "/file" when allow_mail_to_commands /
+    /// allow_mail_to_files name the class they come from ("alias" or "include"), ":include:/path" (a list of
+    /// targets, read at every resolution), or an address, itself resolved again.
+    /// </summary>
+    private async Task ExpandTargetAsync(string address, string key, string stripped, string domain, string target, string cls,
+        int depth, List<ResolvedTarget> into, HashSet<string> seen, CancellationToken ct)
+    {
+        var t = target.Trim().Trim('"').Trim();
+        if (t.Length == 0) return;
+        if (t.StartsWith('|'))
+        {
+            if (!_s.CommandsFrom.Contains(cls)) into.Add(new ResolvedTarget.Unknown(address, "mail to command is restricted"));
+            else if (seen.Add(t)) into.Add(new ResolvedTarget.Command(address, t[1..].Trim()));
+            return;
+        }
+        if (t.StartsWith('/'))
+        {
+            if (!_s.FilesFrom.Contains(cls)) into.Add(new ResolvedTarget.Unknown(address, "mail to file is restricted"));
+            else if (seen.Add(t)) into.Add(new ResolvedTarget.File(address, t));
+            return;
+        }
+        if (t.StartsWith(":include:", StringComparison.OrdinalIgnoreCase))
+        {
+            var path = t[":include:".Length..].Trim();
+            if (!Path.IsPathRooted(path)) { into.Add(new ResolvedTarget.Unknown(address, $"include file {path} is not an absolute path")); return; }
+            if (!seen.Add(":include:" + path) || depth >= MaxAliasDepth) return;
+            string text;
+            try { text = await System.IO.File.ReadAllTextAsync(path, ct).ConfigureAwait(false); }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                into.Add(new ResolvedTarget.Unknown(address, $"cannot open include file {path}: no such file"));
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                into.Add(new ResolvedTarget.TempFail(address, $"cannot open include file {path}: {ex.Message}"));
+                return;
+            }
+            foreach (var line in text.Split('\n'))
+            {
+                var l = line.Trim();
+                if (l.Length == 0 || l.StartsWith('#')) continue;
+                foreach (var member in AliasTable.SplitTargets(l))
+                    await ExpandTargetAsync(address, key, stripped, domain, member, Include, depth + 1, into, seen, ct).ConfigureAwait(false);
+            }
+            return;
+        }
+        var full = t.Contains('@') ? t : $"{t}@{domain}";
+        var fullKey = AddressKey.Of(full);
+        // An alias naming itself means "deliver to the user too" (aliases(5) "user: user, other").
+        if (fullKey == AddressKey.Of(key, domain) || fullKey == AddressKey.Of(stripped, domain))
+        {
+            into.Add(UserTarget(address, key, stripped, domain));
+            return;
+        }
+        await ResolveIntoAsync(full, depth + 1, into, seen, ct).ConfigureAwait(false);
     }
 
     /// <summary>The user's Maildir; postmaster without a user gets the Maildir of postmaster at this domain.</summary>

@@ -277,6 +277,14 @@ internal sealed partial class PolicyEvaluation
                 return ctx.Sender is { IsNull: false } s2 ? await RejectUnknownAddressAsync(s2, ReplyClass.Sender).ConfigureAwait(false) : Status.Dunno;
             case RestrictionKind.RejectUnlistedSender:
                 return ctx.Sender is { IsNull: false } s3 ? await CheckSenderRcptMapsAsync(s3).ConfigureAwait(false) : Status.Dunno;
+            case RestrictionKind.RejectSenderLoginMismatch:
+                return await CheckSenderLoginAsync(authenticated: true, knownOnly: false, unauthenticated: true).ConfigureAwait(false);
+            case RestrictionKind.RejectAuthenticatedSenderLoginMismatch:
+                return await CheckSenderLoginAsync(authenticated: true, knownOnly: false, unauthenticated: false).ConfigureAwait(false);
+            case RestrictionKind.RejectKnownSenderLoginMismatch:
+                return await CheckSenderLoginAsync(authenticated: true, knownOnly: true, unauthenticated: true).ConfigureAwait(false);
+            case RestrictionKind.RejectUnauthenticatedSenderLoginMismatch:
+                return await CheckSenderLoginAsync(authenticated: false, knownOnly: false, unauthenticated: true).ConfigureAwait(false);
             case RestrictionKind.RejectRhsblSender:
                 return ctx.Sender is { IsNull: false } s4 ? await RejectRblDomainAsync(r, s4.ToString(), ReplyClass.Sender).ConfigureAwait(false) : Status.Dunno;
 

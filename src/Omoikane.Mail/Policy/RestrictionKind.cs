@@ -12,6 +12,7 @@ public enum RestrictionKind
     CheckHeloAccess, RejectInvalidHeloHostname, RejectNonFqdnHeloHostname, RejectUnknownHeloHostname, RejectRhsblHelo,
     // Sender
     CheckSenderAccess, RejectNonFqdnSender, RejectUnknownSenderDomain, RejectUnlistedSender, RejectRhsblSender,
+    RejectSenderLoginMismatch, RejectAuthenticatedSenderLoginMismatch, RejectKnownSenderLoginMismatch, RejectUnauthenticatedSenderLoginMismatch,
     // Recipient
     CheckRecipientAccess, RejectNonFqdnRecipient, RejectUnknownRecipientDomain, RejectUnlistedRecipient, RejectRhsblRecipient,
     PermitAuthDestination, RejectUnauthDestination, DeferUnauthDestination, RejectMultiRecipientBounce,

@@ -49,6 +49,9 @@ public sealed class SmtpdPolicy
             classes[name] = Compile(p, name, diagnostics);
         }
         Classes = classes;
+        var (loginFile, loginLine) = Where(p, "smtpd_sender_login_maps");
+        SenderLoginMaps = p.GetList("smtpd_sender_login_maps").Select(spec => options.Tables.Create(spec, diagnostics, loginFile, loginLine))
+            .OfType<ILookupTable>().ToList();
 
         ClientRestrictions = Compile(p, "smtpd_client_restrictions", diagnostics);
         HeloRestrictions = Compile(p, "smtpd_helo_restrictions", diagnostics);
@@ -59,6 +62,14 @@ public sealed class SmtpdPolicy
         EndOfDataRestrictions = Compile(p, "smtpd_end_of_data_restrictions", diagnostics);
         DelayReject = p.GetBool("smtpd_delay_reject");
         RelayBeforeRecipient = !p.IsExplicit("smtpd_relay_before_recipient_restrictions") || p.GetBool("smtpd_relay_before_recipient_restrictions");
+
+        // smtpd_check.c: a login mismatch restriction without smtpd_sender_login_maps is ignored, with a warning.
+        if (SenderLoginMaps.Count == 0)
+            foreach (var list in new[] { ClientRestrictions, HeloRestrictions, SenderRestrictions, RelayRestrictions, RecipientRestrictions }.Concat(classes.Values))
+                foreach (var r in list.Items.Where(r => r.Kind is RestrictionKind.RejectSenderLoginMismatch or RestrictionKind.RejectAuthenticatedSenderLoginMismatch
+                             or RestrictionKind.RejectKnownSenderLoginMismatch or RestrictionKind.RejectUnauthenticatedSenderLoginMismatch))
+                    diagnostics.Warning(Where(p, list.Name).File, Where(p, list.Name).Line,
+                        $"{list.Name}: restriction \"{r.Name}\" ignored: no definition for smtpd_sender_login_maps");
 
         // smtpd_check.c: fail when neither list can reject unauthorized relaying.
         if (!HasRelayProtection(RelayRestrictions, new HashSet<string>()) && !HasRelayProtection(RecipientRestrictions, new HashSet<string>()))
@@ -78,6 +89,8 @@ public sealed class SmtpdPolicy
     /// <summary>smtpd_forbid_bare_newline_exclusions (default $mynetworks): clients for which the setting is "no".</summary>
     public NetworkList BareNewlineExclusions { get; }
     public IReadOnlyDictionary<string, RestrictionList> Classes { get; }
+    /// <summary>smtpd_sender_login_maps: sender address (or @domain) → the login names that own it.</summary>
+    public IReadOnlyList<ILookupTable> SenderLoginMaps { get; }
     public RestrictionList ClientRestrictions { get; }
     public RestrictionList HeloRestrictions { get; }
     public RestrictionList SenderRestrictions { get; }

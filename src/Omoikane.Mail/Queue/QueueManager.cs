@@ -182,7 +182,7 @@ public sealed partial class QueueManager : IAsyncDisposable
         foreach (var rcpt in pending)
         {
             var targets = await _local.ResolveAsync(rcpt.Address, ct).ConfigureAwait(false);
-            var anyTemp = false; var anySent = false; var failures = new List<string>();
+            var anyTemp = false; var anySent = false; var anyBounced = false; var failures = new List<string>();
             foreach (var t in targets)
             {
                 switch (t)
@@ -195,6 +195,13 @@ public sealed partial class QueueManager : IAsyncDisposable
                         var mailbox = _maildir.MailboxPath(m.Domain, m.Local);
                         var prefix = $"Return-Path: <{env.Sender}>\nDelivered-To: {m.Address}\n";
                         var key = $"{id}R{IndexOf(env, rcpt)}";
+                        if (MaildirTooBig(prefix, msg) is { } tooBig)
+                        {
+                            LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original), "local", "5.2.2", "bounced", tooBig, started, TimeSpan.Zero);
+                            outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.2.2", "local", tooBig));
+                            anyBounced = true;
+                            break;
+                        }
                         try
                         {
                             if (recovered && MaildirWriter.FindDelivered(mailbox, key) is not null)
@@ -221,6 +228,12 @@ public sealed partial class QueueManager : IAsyncDisposable
                             LogDelivery(agent, msg, new QueueRecipient(m.Address, rcpt.Original), "local", "4.2.0", "deferred", $"maildir delivery failed: {ex.Message}", started, _time.GetElapsedTime(sw));
                         }
                         break;
+                    case ResolvedTarget.Command or ResolvedTarget.File:
+                        var lr = await DeliverToCommandOrFileAsync(agent, msg, t, rcpt, $"{id}R{IndexOf(env, rcpt)}", started, ct).ConfigureAwait(false);
+                        if (lr.Status == DeliveryStatus.Sent) anySent = true;
+                        else if (lr.Status == DeliveryStatus.Deferred) anyTemp = true;
+                        else { outcomes.Add(new RecipientOutcome(rcpt, DeliveryStatus.Bounced, lr.Dsn, "local", lr.Text)); anyBounced = true; }
+                        break;
                     case ResolvedTarget.TempFail f:
                         anyTemp = true;
                         LogDelivery(agent, msg, rcpt, "local", "4.3.0", "deferred", f.Reason, started, TimeSpan.Zero);
@@ -236,7 +249,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                 state.Reasons[rcpt.Address] = "temporary local delivery failure";
                 continue;
             }
-            if (failures.Count > 0 && !anySent && !targets.Any(t => t is ResolvedTarget.Remote))
+            if (failures.Count > 0 && !anySent && !anyBounced && !targets.Any(t => t is ResolvedTarget.Remote))
             {
                 var o = new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
                 LogDelivery(agent, msg, rcpt, "local", o.Dsn, "bounced", o.Text, started, TimeSpan.Zero);
@@ -324,36 +337,6 @@ public sealed partial class QueueManager : IAsyncDisposable
     {
         state ??= new QueueState();
         state.Done.Add(address);
-    }
-
-    /// <summary>
-    /// A recipient that transport_maps routes to "local:" is delivered to its mailbox here as if its domain were
-    /// in mydestination (without alias expansion); unknown users bounce as local(8) does.
-    /// </summary>
-    private async Task<RecipientOutcome> DeliverHandedBackAsync(QueueMessageFile msg, QueueRecipient rcpt, CancellationToken ct)
-    {
-        var at = rcpt.Address.LastIndexOf('@');
-        var local = at < 0 ? rcpt.Address : rcpt.Address[..at];
-        var domain = at < 0 ? "" : rcpt.Address[(at + 1)..];
-        string? user;
-        try { user = _local.FindUser(local, domain); }
-        catch (Exception ex) when (ex is Credentials.UserStoreException or IOException)
-        {
-            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.3.0", "local", "user lookup failed");
-        }
-        if (user is null)
-            return new RecipientOutcome(rcpt, DeliveryStatus.Bounced, "5.1.1", "local", $"unknown user: \"{rcpt.Address}\"");
-        var mailbox = _maildir.MailboxPath(user[(user.LastIndexOf('@') + 1)..], user[..user.LastIndexOf('@')]);
-        var sw = _time.GetTimestamp();
-        try
-        {
-            await _maildir.DeliverAsync(mailbox, $"Return-Path: <{msg.Envelope.Sender}>\nDelivered-To: {rcpt.Address}\n", msg, $"{msg.Id}R{IndexOf(msg.Envelope, rcpt)}", ct).ConfigureAwait(false);
-            return new RecipientOutcome(rcpt, DeliveryStatus.Sent, "2.0.0", "local", "delivered to maildir", default, _time.GetElapsedTime(sw));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new RecipientOutcome(rcpt, DeliveryStatus.Deferred, "4.2.0", "local", $"maildir delivery failed: {ex.Message}");
-        }
     }
 
     public async ValueTask DisposeAsync()

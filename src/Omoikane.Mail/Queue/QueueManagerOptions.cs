@@ -14,6 +14,12 @@ public sealed record QueueManagerOptions
     public TimeSpan BounceQueueLifetime { get; init; } = TimeSpan.FromDays(5);
     public TimeSpan DelayWarningTime { get; init; } = TimeSpan.Zero;
     public int Workers { get; init; } = 64;
+    /// <summary>command_time_limit: how long an alias "|command" may run.</summary>
+    public TimeSpan CommandTimeLimit { get; init; } = TimeSpan.FromSeconds(1000);
+    /// <summary>mailbox_size_limit: the largest Maildir message file and mbox file (0: none).</summary>
+    public long MailboxSizeLimit { get; init; } = 51_200_000;
+    /// <summary>virtual_mailbox_limit: the largest Maildir message file (0: none).</summary>
+    public long VirtualMailboxLimit { get; init; } = 51_200_000;
 
     public static QueueManagerOptions From(Parameters p) => new()
     {
@@ -25,5 +31,8 @@ public sealed record QueueManagerOptions
         MaximalQueueLifetime = p.GetTime("maximal_queue_lifetime"),
         BounceQueueLifetime = p.GetTime("bounce_queue_lifetime"),
         DelayWarningTime = p.GetTime("delay_warning_time"),
+        CommandTimeLimit = p.GetTime("command_time_limit"),
+        MailboxSizeLimit = p.GetSize("mailbox_size_limit"),
+        VirtualMailboxLimit = p.GetSize("virtual_mailbox_limit"),
     };
 }

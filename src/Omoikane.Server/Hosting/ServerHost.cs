@@ -214,7 +214,7 @@ public sealed partial class ServerHost : IAsyncDisposable
                     if (errors is not null && d.Severity == DiagnosticSeverity.Error) errors.Error(d.File, d.Line, d.Message);
                     else warnings.Add(d.ToString());
                 }
-                var sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p), ScramFakeSalt);
+                var sasl = new SaslMechanisms(LoginRealmUserStore.Wrap(Users, p.Get("smtpd_sasl_local_domain")), SaslOptions.FromParameters(p), ScramFakeSalt);
                 var authProblems = new List<string>();
                 var authentication = Mail.Authentication.MessageAuthentication.Create(
                     Mail.Authentication.AuthenticationOptions.FromParameters(p, authProblems), Dns, authProblems);
@@ -261,10 +261,12 @@ public sealed partial class ServerHost : IAsyncDisposable
         var pop3Options = Pop3Options.From(p);
         X509Certificate2? cert = null;
         if (pop3Options.WrapperMode || pop3Options.TlsLevel is "may" or "encrypt") cert = Certificate(p, config);
+        // smtpd_sasl_local_domain applies to POP3 logins too: one realm for every way a user logs in.
+        var users = LoginRealmUserStore.Wrap(Users, p.Get("smtpd_sasl_local_domain"));
         return new Pop3Services
         {
-            Options = pop3Options, Log = Log, Users = Users, MailboxBase = config.MailboxBase,
-            Sasl = new SaslMechanisms(Users, SaslOptions.FromParameters(p), ScramFakeSalt), AuthThrottle = AuthThrottle,
+            Options = pop3Options, Log = Log, Users = users, MailboxBase = config.MailboxBase,
+            Sasl = new SaslMechanisms(users, SaslOptions.FromParameters(p), ScramFakeSalt), AuthThrottle = AuthThrottle,
             PopBeforeSmtp = PopBeforeSmtp, Certificate = () => cert, Time = _options.Time,
             StressOptions = Pop3Options.From(p.UnderStress()),
         };

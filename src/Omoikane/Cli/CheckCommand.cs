@@ -18,7 +18,7 @@ namespace Omoikane.Cli;
 /// services), it also prints the migration report: one line per main.cf parameter saying whether Omoikane
 /// honours, ignores or rejects it (or does not know it), and a summary line.
 /// </summary>
-public static class CheckCommand
+public static partial class CheckCommand
 {
     public static Command Create()
     {
@@ -67,6 +67,7 @@ public static class CheckCommand
             if (config.Main.GetBool("pop3d_apop_enable") && config.Services.Any(s => s.IsPop3d))
                 extra.Warning(file, config.Main.Source("pop3d_apop_enable")?.Line ?? 0,
                     "pop3d_apop_enable = yes: APOP needs the plaintext password in the user store and its MD5 challenge is weak (CVE-2007-1558); offer STLS or POP3S (995) and prefer AUTH SCRAM-SHA-256");
+            CheckLocalDelivery(config, tables, extra, file);
             CheckDirectory(config.DataDirectory, "data_directory", extra, file);
             var users = config.Main.Get("user_database");
             if (File.Exists(users))

@@ -54,9 +54,9 @@ public sealed class MigrationReportTests
             Assert.Contains(lines, l => l.StartsWith("migration: honoured  myhostname (", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("migration: honoured  smtpd_sasl_type (", StringComparison.Ordinal) && l.Contains("no Cyrus SASL"));
             Assert.Contains(lines, l => l.StartsWith("migration: ignored   biff (", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.StartsWith("migration: ignored   mailbox_size_limit (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("migration: honoured  mailbox_size_limit (", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("migration: rejected  message_size_limit (", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.StartsWith("migration: unknown   virtual_mailbox_limit (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("migration: honoured  virtual_mailbox_limit (", StringComparison.Ordinal));
             var summary = lines.Last();
             Assert.Matches(@"^migration: 20 parameter\(s\): \d+ honoured, \d+ ignored, 1 rejected, \d+ unknown$", summary);
             Assert.Equal(20, lines.Count - 1);

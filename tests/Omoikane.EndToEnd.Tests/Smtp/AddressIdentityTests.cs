@@ -100,7 +100,7 @@ public sealed class AddressIdentityTests
     {
         await using var server = await TestServer.StartAsync("alias_maps = hash:$config_directory/aliases",
             prepare: dir => File.WriteAllText(Path.Combine(dir, "aliases"),
-                "ghost: nobody\nloop1: loop2\nloop2: loop1\npiped: |/bin/true\nteam: alice, ghost\npostmaster: root\n"));
+                "ghost: nobody\nloop1: loop2\nloop2: loop1\npiped: :include:/nonexistent/list\nteam: alice, ghost\npostmaster: root\n"));
         server.AddUser("alice@example.test", "pw");
         await using (var c = await OpenAsync(server, from: "forged@victim.example", utf8: false))
         {

@@ -18,6 +18,7 @@ public class LocalRecipientsTests
         loop1: loop2
         loop2: loop1
         piped: |/bin/true
+        filed: /var/mail/archive, "|/usr/bin/logger -t mail"
         self: self, alice
         """;
 
@@ -39,15 +40,27 @@ public class LocalRecipientsTests
     [Theory]
     [InlineData("ghost")]      // alias to a user that does not exist
     [InlineData("loop1")]      // alias loop
-    [InlineData("piped")]      // alias to nothing this server delivers
+    [InlineData("piped")]      // alias to a command when allow_mail_to_commands does not name "alias"
+    [InlineData("filed")]      // and to a file when allow_mail_to_files does not
     [InlineData("nobody")]
     public async Task WhatDeliveryWouldBounceIsUnknownAtRcpt(string local)
     {
-        var r = Create(users: ["alice@example.test", "self@example.test"]);
+        var r = Create(mainCf: "allow_mail_to_commands = forward\nallow_mail_to_files = forward\n", users: ["alice@example.test", "self@example.test"]);
         Assert.Equal(LookupStatus.NotFound, await Exists(r, local, "example.test"));
         var targets = await Resolve(r, local + "@example.test");
         Assert.NotEmpty(targets);
         Assert.DoesNotContain(targets, t => t.IsDeliverable);
+    }
+
+    [Fact]
+    public async Task CommandsAndFilesOfAliasesAreDeliverableByDefault()
+    {
+        var r = Create(users: ["alice@example.test"]);
+        Assert.Equal(LookupStatus.Found, await Exists(r, "piped", "example.test"));
+        Assert.Equal("/bin/true", Assert.IsType<ResolvedTarget.Command>(Assert.Single(await Resolve(r, "piped@example.test"))).CommandLine);
+        var filed = await Resolve(r, "filed@example.test");
+        Assert.Equal("/var/mail/archive", Assert.IsType<ResolvedTarget.File>(filed[0]).Path);
+        Assert.Equal("/usr/bin/logger -t mail", Assert.IsType<ResolvedTarget.Command>(filed[1]).CommandLine);   // quoted: one target
     }
 
     [Fact]

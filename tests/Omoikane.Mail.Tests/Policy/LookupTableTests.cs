@@ -126,6 +126,9 @@ public class LookupTableTests
         Assert.Equal("john, mary@example.com", await Find(t, "ROOT"));
         Assert.Equal("john", await Find(t, "with space"));
         Assert.Equal(["john", "mary@example.com"], AliasTable.SplitTargets((await Find(t, "root"))!));
+        // local(8): targets are separated by commas or white space; a quoted target keeps both.
+        Assert.Equal(["a", "b", "\"|/usr/bin/vacation -a joe, x\"", "/var/mail/log"],
+            AliasTable.SplitTargets("a b,\t\"|/usr/bin/vacation -a joe, x\" /var/mail/log"));
         Assert.Null(await Find(t, "nobody"));
     }
 

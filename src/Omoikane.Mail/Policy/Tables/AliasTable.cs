@@ -83,7 +83,10 @@ public sealed class AliasTable : ILookupTable
     public ValueTask<LookupResult> LookupAsync(string key, CancellationToken cancellationToken = default)
         => ValueTask.FromResult(_entries.TryGetValue(key, out var v) ? LookupResult.Found(v) : LookupResult.NotFound);
 
-    /// <summary>The targets of an alias split on commas (quoted targets keep their commas).</summary>
+    /// <summary>
+    /// The targets of an alias split on commas and white space, as local(8) does; a double-quoted target keeps
+    /// its commas and spaces ("\"|/usr/bin/vacation -a joe\"").
+    /// </summary>
     public static IReadOnlyList<string> SplitTargets(string value)
     {
         var result = new List<string>();
@@ -92,7 +95,7 @@ public sealed class AliasTable : ILookupTable
         foreach (var c in value)
         {
             if (c == '"') quoted = !quoted;
-            if (c == ',' && !quoted)
+            if ((c == ',' || char.IsWhiteSpace(c)) && !quoted)
             {
                 if (sb.ToString().Trim() is { Length: > 0 } t) result.Add(t);
                 sb.Clear();
