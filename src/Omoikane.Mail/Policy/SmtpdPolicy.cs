@@ -61,6 +61,10 @@ public sealed class SmtpdPolicy
         _fakeRelayRestrictions = CompatibleRelayRestrictions
             ? _compiler.Compile("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, permit_auth_destination", diagnostics)
             : null;
+        // trivial-rewrite's view of transport_maps: recipients routed to error: or retry: are refused at RCPT.
+        var transportMaps = p.GetList("transport_maps")
+            .Select(spec => options.Tables.Create(spec, new ConfigDiagnostics())).OfType<ILookupTable>().ToList();
+        Transports = transportMaps.Count == 0 ? null : new Delivery.Smtp.NextHopResolver(transportMaps, "", 25);
         DataRestrictions = Compile(p, "smtpd_data_restrictions", diagnostics);
         EndOfDataRestrictions = Compile(p, "smtpd_end_of_data_restrictions", diagnostics);
         DelayReject = p.GetBool("smtpd_delay_reject");
@@ -119,6 +123,8 @@ public sealed class SmtpdPolicy
     public RestrictionList EndOfDataRestrictions { get; }
     public bool DelayReject { get; }
     public bool RelayBeforeRecipient { get; }
+    /// <summary>transport_maps, when set: reject_unlisted_recipient refuses what it routes to error: or retry:.</summary>
+    public Delivery.Smtp.NextHopResolver? Transports { get; }
     /// <summary>True under Postfix's compatibility safety net: smtpd_relay_restrictions is "(empty)" (see UsesBackwardsCompatibleRelayRestrictions).</summary>
     public bool CompatibleRelayRestrictions { get; }
     /// <summary>True when the configuration cannot stop relaying; every RCPT then gets "451 4.3.5 Server configuration error".</summary>

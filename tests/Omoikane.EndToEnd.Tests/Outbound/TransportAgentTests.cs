@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Omoikane.EndToEnd.Tests.Support;
 
 namespace Omoikane.EndToEnd.Tests.Outbound;
 
@@ -12,7 +13,7 @@ public sealed class TransportAgentTests
     public async Task ErrorEntryWithAStatusBouncesWithThatStatusAndText()
     {
         await using var s = new OutboundScenario();
-        var sender = await s.StartSenderAsync("transport_maps = inline:{ {closed.test = error:5.7.1 this domain is closed} }");
+        var sender = await s.StartSenderAsync("transport_maps = inline:{ {closed.test = error:5.7.1 this domain is closed} }\nsmtpd_reject_unlisted_recipient = no");
 
         await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["x@closed.test"], OutboundScenario.Message("closed"));
 
@@ -42,7 +43,7 @@ public sealed class TransportAgentTests
     public async Task RetryEntriesDeferWithTheirStatusAndKeepTheMailQueued()
     {
         await using var s = new OutboundScenario();
-        var sender = await s.StartSenderAsync("transport_maps = inline:{ {later.test = retry:4.3.2 come back later}, {soon.test = retry:not now} }");
+        var sender = await s.StartSenderAsync("transport_maps = inline:{ {later.test = retry:4.3.2 come back later}, {soon.test = retry:not now} }\nsmtpd_reject_unlisted_recipient = no");
 
         await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["x@later.test", "y@soon.test"], OutboundScenario.Message("later"));
 
@@ -51,5 +52,25 @@ public sealed class TransportAgentTests
         Assert.Matches(@"error\[\d+\]: \w+: to=<y@soon\.test>, relay=none, delay=[\d.]+, delays=[\d./]+, dsn=4\.0\.0, status=deferred \(not now\)", sender.Maillog);
         Assert.Single(sender.Host.Spool.ListIds());
         Assert.Empty(sender.Mailbox("sender.test", "alice"));
+    }
+
+    [Fact]
+    public async Task RecipientsRoutedToErrorOrRetryAreRefusedAtRcpt()
+    {
+        await using var s = new OutboundScenario();
+        var sender = await s.StartSenderAsync(
+            "transport_maps = inline:{ {closed.test = error:5.7.1 this domain is closed}, {gone.test = error:no such domain}, {later.test = retry:not now}, open.test=discard: }");
+
+        await using var c = await RawSmtpClient.ConnectAsync(sender.SmtpEndPoint);
+        Assert.StartsWith("220 ", await c.ReplyAsync());
+        Assert.StartsWith("250", await c.CommandAsync("EHLO client.sender.test"));
+        Assert.StartsWith("250", await c.CommandAsync("MAIL FROM:<alice@sender.test>"));
+        Assert.Equal("550 5.7.1 <x@closed.test>: Recipient address rejected: this domain is closed", await c.CommandAsync("RCPT TO:<x@closed.test>"));
+        Assert.Equal("550 5.1.1 <x@gone.test>: Recipient address rejected: no such domain", await c.CommandAsync("RCPT TO:<x@gone.test>"));
+        Assert.Equal("450 4.1.1 <x@later.test>: Recipient address rejected: not now", await c.CommandAsync("RCPT TO:<x@later.test>"));
+        Assert.StartsWith("250", await c.CommandAsync("RCPT TO:<x@open.test>"));
+        await Poll.UntilAsync(() => Regex.IsMatch(sender.Maillog,
+            @"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 <x@closed\.test>: Recipient address rejected: this domain is closed; from=<alice@sender\.test> to=<x@closed\.test>"),
+            "the reject line");
     }
 }

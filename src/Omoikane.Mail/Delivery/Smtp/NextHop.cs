@@ -20,8 +20,8 @@ public enum NextHopKind
 /// <summary>
 /// A resolved next hop: for SMTP, the host (a domain to look up MX records for, a host name, or an
 /// address literal) and the port. Recipients with equal next hops share one delivery.
-/// </summary>
-public sealed record NextHop(NextHopKind Kind, string Host, int Port, bool UseMx, string? Text = null, string? Dsn = null)
+/// For the error, retry and discard agents Text is the reason and Dsn its status (ExplicitDsn: written in the entry).
+public sealed record NextHop(NextHopKind Kind, string Host, int Port, bool UseMx, string? Text = null, string? Dsn = null, bool ExplicitDsn = false)
 {
     /// <summary>The destination key for concurrency limits and grouping: "example.com", "[10.0.0.1]:2525".</summary>
     public string Key => Kind == NextHopKind.Smtp ? (UseMx ? $"{Host}:{Port}" : $"[{Host}]:{Port}") : $"{Kind}:{Dsn}:{Text}";

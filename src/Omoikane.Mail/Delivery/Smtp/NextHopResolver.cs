@@ -61,8 +61,8 @@ public sealed class NextHopResolver
 
     private static NextHop Reason(NextHopKind kind, string defaultDsn, string nexthop, string domain)
     {
-        var (dsn, text) = NextHop.SplitDsn(nexthop.Length > 0 ? nexthop : domain, defaultDsn);
-        return new NextHop(kind, "", 0, false, text, dsn);
+        var (dsn, text) = NextHop.SplitDsn(nexthop.Length > 0 ? nexthop : domain, "");
+        return new NextHop(kind, "", 0, false, text, dsn.Length > 0 ? dsn : defaultDsn, dsn.Length > 0);
     }
 
     /// <summary>"transport:nexthop"; an empty transport means default_transport (smtp), an empty nexthop the domain.</summary>
