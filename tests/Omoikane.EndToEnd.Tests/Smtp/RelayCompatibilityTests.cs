@@ -39,6 +39,28 @@ public sealed class RelayCompatibilityTests
     }
 
     [Fact]
+    public async Task OldFileWithPopBeforeSmtpInTheRecipientRestrictionsLetsAPop3UserRelay()
+    {
+        await using var server = await TestServer.StartAsync("""
+            mynetworks = 192.0.2.0/24
+            smtpd_recipient_restrictions = permit_mynetworks, permit_pop_before_smtp, reject_unauth_destination
+            """, "127.0.0.1:25 inet n - n - - smtpd\n127.0.0.1:110 inet n - n - - pop3d\n");
+        server.AddUser("alice@example.test", "pw");
+
+        Assert.Equal("554 5.7.1 <friend@remote.test>: Relay access denied", await RcptFromAsync(server, "127.0.0.4", "friend@remote.test"));
+        await using (var pop = await RawSmtpClient.ConnectAsync(server.EndPoint("127.0.0.1:110"), IPAddress.Parse("127.0.0.4")))
+        {
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+            await pop.SendAsync("USER alice@example.test\r\nPASS pw\r\n");
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+            await pop.SendAsync("QUIT\r\n");
+            Assert.StartsWith("+OK", await pop.ReadLineAsync());
+        }
+        Assert.StartsWith("250 2.1.5", await RcptFromAsync(server, "127.0.0.4", "friend@remote.test"));
+    }
+
+    [Fact]
     public async Task ACompatibilityLevelOfOneOrMoreUsesTheNewRelayDefault()
     {
         await using var server = await TestServer.StartAsync(OldMainCf + "\ncompatibility_level = 2\n");
