@@ -14,11 +14,12 @@ public enum DeliveryStatus
 /// <summary>
 /// What happened to one recipient in one attempt, with what Postfix logs for it:
 /// relay (e.g. "local", "mx.example[192.0.2.1]:25"), dsn ("2.0.0"), the status text, and the
-/// connection-setup and transmission parts of "delays=a/b/c/d".
+/// connection-setup and transmission parts of "delays=a/b/c/d". Agent names the delivery agent the line is
+/// logged as when it is not smtp or local ("error", "discard").
 /// </summary>
 public sealed record RecipientOutcome(
     QueueRecipient Recipient, DeliveryStatus Status, string Dsn, string Relay, string Text,
-    TimeSpan Setup = default, TimeSpan Transmission = default);
+    TimeSpan Setup = default, TimeSpan Transmission = default, string? Agent = null);
 
 /// <summary>Delivery to other hosts (the SMTP client). The queue manager hands it the remote recipients of one message.</summary>
 public interface IRemoteTransport

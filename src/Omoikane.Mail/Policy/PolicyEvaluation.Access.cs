@@ -209,6 +209,22 @@ internal sealed partial class PolicyEvaluation
         return relay == LookupStatus.Found ? Status.Permit : Status.Dunno;
     }
 
+    /// <summary>
+    /// smtpd_check.c check_rcpt_maps: an address that transport_maps sends to the error mailer is known to be
+    /// undeliverable (550, status from the entry or 5.1.1/5.1.0), one sent to retry is refused for now (450, 4.1.1/4.1.0).
+    /// </summary>
+    private async ValueTask<Status> CheckTransportAsync(MailAddress address, string replyClass)
+    {
+        if (_policy.Transports is not { } transports) return Status.Dunno;
+        var hop = await transports.ResolveAsync(address.ToString(), _ct).ConfigureAwait(false);
+        if (hop.Kind is not (Delivery.Smtp.NextHopKind.Error or Delivery.Smtp.NextHopKind.Retry)) return Status.Dunno;
+        var code = hop.Kind == Delivery.Smtp.NextHopKind.Error ? 550 : 450;
+        var dsn = hop.ExplicitDsn ? hop.Dsn! : (code == 550 ? "5" : "4") + (replyClass == ReplyClass.Sender ? ".1.0" : ".1.1");
+        // The SMTP code decides the class of the status, as smtpd_check_reject enforces.
+        dsn = (code == 550 ? "5" : "4") + dsn[1..];
+        return Reject(ErrorClass.Bounce, code, dsn, $"<{address}>: {replyClass} rejected: {hop.Text}");
+    }
+
     public async ValueTask<Status> CheckRecipientRcptMapsAsync(MailAddress recipient)
     {
         if (RecipientRcptMapChecked) return Status.Dunno;
@@ -226,10 +242,11 @@ internal sealed partial class PolicyEvaluation
     /// <summary>check_rcpt_maps for local domains: unknown users get "User unknown in local recipient table".</summary>
     private async ValueTask<Status> CheckRcptMapsAsync(MailAddress address, string replyClass)
     {
-        if (_policy.Options.LocalRecipients is not { } users || address.Domain.Length == 0) return Status.Dunno;
+        if (address.Domain.Length == 0) return Status.Dunno;
         var local = await _policy.Domains.IsLocalDomainAsync(address.DomainKey, _ct).ConfigureAwait(false);
         if (local == LookupStatus.TempFail) return DictRetry(address.ToString());
-        if (local != LookupStatus.Found) return Status.Dunno;
+        if (local != LookupStatus.Found) return await CheckTransportAsync(address, replyClass).ConfigureAwait(false);
+        if (_policy.Options.LocalRecipients is not { } users) return Status.Dunno;
         // Postfix skips these here (smtpd_check.c check_rcpt_maps); LocalRecipients always delivers them.
         var lp = address.LocalKey;
         if (lp == AddressKey.Local(_policy.Parameters.Get("double_bounce_sender")) || lp is "postmaster" or "mailer-daemon")

@@ -11,7 +11,10 @@ public sealed record PolicyLogEntry(string Action, string Text)
     /// "NOQUEUE: warn: RCPT from unknown[192.0.2.1]: text; from=&lt;a@b&gt; to=&lt;c@d&gt; proto=ESMTP helo=&lt;h&gt;"
     /// (smtpd_check.c log_whatsup). Where is CONNECT, EHLO, HELO, MAIL, RCPT, DATA or END-OF-MESSAGE.
     /// </summary>
-    public string Format(PolicyContext context, string where) => FormatLine(context, Action, where, Text);
+    public string Format(PolicyContext context, string where) => Action.Length == 0 ? Text : FormatLine(context, Action, where, Text);
+
+    /// <summary>A line logged as it is (Postfix's msg_info), not in the log_whatsup form.</summary>
+    public static PolicyLogEntry Plain(string text) => new("", text);
 
     public static string FormatLine(PolicyContext context, string action, string where, string text)
     {

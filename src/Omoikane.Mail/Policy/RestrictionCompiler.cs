@@ -70,6 +70,27 @@ public sealed class RestrictionCompiler
         ["reject_rhsbl_recipient"] = RestrictionKind.RejectRhsblRecipient,
     };
 
+    /// <summary>Names Postfix 2.3 renamed and still accepts (postconf(5)): old name, current name. Omoikane accepts both.</summary>
+    public static readonly IReadOnlyDictionary<string, string> RenamedNames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["reject_unknown_client"] = "reject_unknown_client_hostname",
+        ["reject_invalid_hostname"] = "reject_invalid_helo_hostname",
+        ["reject_non_fqdn_hostname"] = "reject_non_fqdn_helo_hostname",
+        ["reject_unknown_hostname"] = "reject_unknown_helo_hostname",
+        ["check_recipient_maps"] = "reject_unlisted_recipient",
+    };
+
+    /// <summary>
+    /// Names removed from Postfix (DEPRECATION_README; removed in 3.9 after warnings since 2.x/3.0): old name, what
+    /// to write instead. A list using one is a configuration error, as in Postfix, whose message names the replacement.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> RemovedNames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["check_relay_domains"] = "reject_unauth_destination",
+        ["permit_naked_ip_address"] = "permit_mynetworks or permit_sasl_authenticated",
+        ["reject_maps_rbl"] = "reject_rbl_client domain-name",
+    };
+
     private readonly TableFactory _tables;
     private readonly IReadOnlySet<string> _classNames;
 
@@ -143,6 +164,11 @@ public sealed class RestrictionCompiler
             {
                 var table = _tables.Create(name, diagnostics, file, line);
                 items.Add(table is null ? new Restriction(RestrictionKind.ConfigurationError, name) : new Restriction(RestrictionKind.ImplicitAccess, name, name, table));
+            }
+            else if (RemovedNames.TryGetValue(name, out var replacement))
+            {
+                diagnostics.Error(file, line, $"{parameterName}: support for restriction \"{name}\" has been removed from Postfix: instead, specify \"{replacement}\"");
+                items.Add(new Restriction(RestrictionKind.ConfigurationError, name));
             }
             else if (_classNames.Contains(name))
             {

@@ -56,8 +56,18 @@ public sealed class SmtpdPolicy
         ClientRestrictions = Compile(p, "smtpd_client_restrictions", diagnostics);
         HeloRestrictions = Compile(p, "smtpd_helo_restrictions", diagnostics);
         SenderRestrictions = Compile(p, "smtpd_sender_restrictions", diagnostics);
-        RelayRestrictions = Compile(p, "smtpd_relay_restrictions", diagnostics);
         RecipientRestrictions = Compile(p, "smtpd_recipient_restrictions", diagnostics);
+        CompatibleRelayRestrictions = UsesBackwardsCompatibleRelayRestrictions(p);
+        RelayRestrictions = CompatibleRelayRestrictions
+            ? new RestrictionList("smtpd_relay_restrictions", [])
+            : Compile(p, "smtpd_relay_restrictions", diagnostics);
+        _fakeRelayRestrictions = CompatibleRelayRestrictions
+            ? _compiler.Compile("smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated, permit_auth_destination", diagnostics)
+            : null;
+        // trivial-rewrite's view of transport_maps: recipients routed to error: or retry: are refused at RCPT.
+        var transportMaps = p.GetList("transport_maps")
+            .Select(spec => options.Tables.Create(spec, new ConfigDiagnostics())).OfType<ILookupTable>().ToList();
+        Transports = transportMaps.Count == 0 ? null : new Delivery.Smtp.NextHopResolver(transportMaps, "", 25);
         DataRestrictions = Compile(p, "smtpd_data_restrictions", diagnostics);
         EndOfDataRestrictions = Compile(p, "smtpd_end_of_data_restrictions", diagnostics);
         DelayReject = p.GetBool("smtpd_delay_reject");
@@ -80,6 +90,32 @@ public sealed class SmtpdPolicy
         }
     }
 
+    private readonly RestrictionList? _fakeRelayRestrictions;
+
+    /// <summary>
+    /// Postfix's backwards-compatibility safety net for smtpd_relay_restrictions (COMPATIBILITY_README): with
+    /// compatibility_level below 1 and smtpd_relay_restrictions not set, the relay list is empty and the relay
+    /// policy is the one in smtpd_recipient_restrictions, as before Postfix 2.10. Postfix's built-in level is 0;
+    /// Omoikane's is 3.6, so a main.cf without compatibility_level gets the safety net only when it is such a
+    /// pre-2.10 file: smtpd_recipient_restrictions set and able to refuse relaying on its own.
+    /// </summary>
+    private bool UsesBackwardsCompatibleRelayRestrictions(Parameters p)
+    {
+        if (p.IsExplicit("smtpd_relay_restrictions")) return false;
+        if (p.IsExplicit("compatibility_level")) return CompatibilityLevel(p.Get("compatibility_level")) < 1;
+        return p.IsExplicit("smtpd_recipient_restrictions") && HasRelayProtection(RecipientRestrictions, new HashSet<string>());
+    }
+
+    /// <summary>"0", "1", "2", "3.6": the leading number; an unreadable value counts as the current level.</summary>
+    private static double CompatibilityLevel(string value)
+    {
+        var end = 0;
+        while (end < value.Length && (char.IsAsciiDigit(value[end]) || value[end] == '.')) end++;
+        var head = value[..end];
+        if (head.Count(c => c == '.') > 1) head = head[..head.IndexOf('.', head.IndexOf('.') + 1)];
+        return double.TryParse(head, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var level) ? level : 3.6;
+    }
+
     public static SmtpdPolicy Create(PolicyOptions options, ConfigDiagnostics diagnostics) => new(options, diagnostics);
 
     public PolicyOptions Options { get; }
@@ -100,6 +136,10 @@ public sealed class SmtpdPolicy
     public RestrictionList EndOfDataRestrictions { get; }
     public bool DelayReject { get; }
     public bool RelayBeforeRecipient { get; }
+    /// <summary>transport_maps, when set: reject_unlisted_recipient refuses what it routes to error: or retry:.</summary>
+    public Delivery.Smtp.NextHopResolver? Transports { get; }
+    /// <summary>True under Postfix's compatibility safety net: smtpd_relay_restrictions is "(empty)" (see UsesBackwardsCompatibleRelayRestrictions).</summary>
+    public bool CompatibleRelayRestrictions { get; }
     /// <summary>True when the configuration cannot stop relaying; every RCPT then gets "451 4.3.5 Server configuration error".</summary>
     public bool RelayProtectionMissing { get; }
     /// <summary>parent_domain_matches_subdomains lists smtpd_access_maps: "example.com" matches subdomains in access tables.</summary>
@@ -186,7 +226,10 @@ public sealed class SmtpdPolicy
 
         e.DeferIfPermit = session.DeferIfPermitSender ?? session.DeferIfPermitHelo ?? session.DeferIfPermitClient;
         e.Reset();
-        var lists = RelayBeforeRecipient ? new[] { RelayRestrictions, RecipientRestrictions } : new[] { RecipientRestrictions, RelayRestrictions };
+        // Under the compatibility safety net the recipient list runs first, then a relay list that cannot refuse
+        // (smtpd_check.c "fake relay restrictions") only to log what the new default would have refused.
+        var relay = _fakeRelayRestrictions ?? RelayRestrictions;
+        var lists = RelayBeforeRecipient && _fakeRelayRestrictions is null ? new[] { relay, RecipientRestrictions } : new[] { RecipientRestrictions, relay };
         status = PolicyEvaluation.Status.Dunno;
         var replyName = rcpt.ToString();
         foreach (var list in lists)
@@ -194,6 +237,9 @@ public sealed class SmtpdPolicy
             e.Stage = list.Name;
             status = list.IsEmpty ? PolicyEvaluation.Status.Dunno
                 : await e.GenericChecksAsync(list, replyName, ReplyClass.Recipient, RestrictionKind.CheckRecipientAccess).ConfigureAwait(false);
+            if (ReferenceEquals(list, _fakeRelayRestrictions) && status == PolicyEvaluation.Status.Dunno)
+                e.Log.Add(PolicyLogEntry.Plain("using backwards-compatible default setting \"smtpd_relay_restrictions = (empty)\" to avoid "
+                    + $"\"Relay access denied\" error for recipient \"{replyName}\" from client \"{context.NamAddr}\""));
             if (status == PolicyEvaluation.Status.Reject) break;
         }
         status = await ApplyDeferIfPermitAsync(e, status, context).ConfigureAwait(false);

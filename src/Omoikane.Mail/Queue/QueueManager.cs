@@ -272,7 +272,7 @@ public sealed partial class QueueManager : IAsyncDisposable
                 LogDelivery(agent, msg, r.Recipient, r.Relay, r.Dsn, r.Status switch
                 {
                     DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred",
-                }, r.Text, started, r.Transmission, r.Setup, r.Relay == "local" ? "local" : "smtp");
+                }, r.Text, started, r.Transmission, r.Setup, r.Agent ?? (r.Relay == "local" ? "local" : "smtp"));
                 if (r.Status == DeliveryStatus.Deferred)
                 {
                     state ??= new QueueState();

@@ -109,6 +109,8 @@ public static partial class CheckCommand
                 {
                     rejected++;
                     yield return $"migration: rejected  {where}: {error.Message}";
+                    foreach (var (kind, token, why) in OldRestrictionNames(e.Value))
+                        yield return $"migration: {kind} {token} in {where}: {why}";
                     continue;
                 }
                 honoured++;
@@ -130,8 +132,22 @@ public static partial class CheckCommand
                 unknown++;
                 yield return $"migration: unknown   {where}: not a parameter Omoikane knows; it has no effect (remove it or find the Omoikane way)";
             }
+            foreach (var (kind, token, why) in OldRestrictionNames(e.Value))
+                yield return $"migration: {kind} {token} in {where}: {why}";
         }
         yield return $"migration: {entries.Count} parameter(s): {honoured} honoured, {ignored} ignored, {rejected} rejected, {unknown} unknown";
+    }
+
+    /// <summary>Restriction names Postfix renamed (accepted) or removed (an error) in a value, each with its replacement.</summary>
+    private static IEnumerable<(string Kind, string Name, string Why)> OldRestrictionNames(string value)
+    {
+        foreach (var token in Parameters.SplitList(value))
+        {
+            if (RestrictionCompiler.RenamedNames.TryGetValue(token, out var renamed))
+                yield return ("renamed  ", token, $"the old name of {renamed}; accepted, write {renamed}");
+            else if (RestrictionCompiler.RemovedNames.TryGetValue(token, out var removed))
+                yield return ("removed  ", token, $"removed from Postfix; use {removed}");
+        }
     }
 
     private static void CheckTls(LoadedConfig config, MasterService service, Parameters p, ConfigDiagnostics diags, List<string> notes)

@@ -51,7 +51,8 @@ public sealed class OutboundRoutingTests
     public async Task TransportMapsErrorEntryBouncesWithItsText()
     {
         await using var s = new OutboundScenario();
-        var sender = await s.StartSenderAsync("transport_maps = inline:{ {closed.test = error:this domain is closed} }");
+        // Refused at RCPT by default (TransportAgentTests); with the RCPT check off the error agent bounces it.
+        var sender = await s.StartSenderAsync("transport_maps = inline:{ {closed.test = error:this domain is closed} }\nsmtpd_reject_unlisted_recipient = no");
 
         await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["x@closed.test"], OutboundScenario.Message("closed"));
 

@@ -6,7 +6,9 @@ namespace Omoikane.Mail.Delivery.Smtp;
 /// Chooses the next hop of a remote recipient as Postfix's trivial-rewrite does: transport_maps first
 /// (keys: the full address, the domain, each parent domain as ".parent", then "*"; transport(5)), then
 /// relayhost, then the recipient domain itself (MX lookup). Entries are "transport:nexthop":
-/// "smtp:[host]:port", "smtp:host", "smtp:" (the recipient domain), "error:text", "local:".
+/// "smtp:[host]:port", "smtp:host", "smtp:" (the recipient domain), "local:", and Postfix's error(8),
+/// retry and discard(8) transports: "error:5.7.1 text", "retry:4.3.0 text", "discard:text", whose next hop is
+/// the reason (an optional RFC 3463 status first; an empty one is the recipient domain, as trivial-rewrite fills it in).
 /// </summary>
 public sealed class NextHopResolver
 {
@@ -57,6 +59,12 @@ public sealed class NextHopResolver
         yield return "*";
     }
 
+    private static NextHop Reason(NextHopKind kind, string defaultDsn, string nexthop, string domain)
+    {
+        var (dsn, text) = NextHop.SplitDsn(nexthop.Length > 0 ? nexthop : domain, "");
+        return new NextHop(kind, "", 0, false, text, dsn.Length > 0 ? dsn : defaultDsn, dsn.Length > 0);
+    }
+
     /// <summary>"transport:nexthop"; an empty transport means default_transport (smtp), an empty nexthop the domain.</summary>
     private NextHop FromEntry(string entry, string domain)
     {
@@ -66,7 +74,11 @@ public sealed class NextHopResolver
         switch (transport)
         {
             case "error":
-                return new NextHop(NextHopKind.Error, "", 0, false, nexthop.Length > 0 ? nexthop : "mail for this destination is not accepted");
+                return Reason(NextHopKind.Error, "5.0.0", nexthop, domain);
+            case "retry":
+                return Reason(NextHopKind.Retry, "4.0.0", nexthop, domain);
+            case "discard":
+                return Reason(NextHopKind.Discard, "2.0.0", nexthop, domain);
             case "local":
             case "virtual":
                 return new NextHop(NextHopKind.Local, domain, 0, false);

@@ -53,8 +53,13 @@ public sealed class SmtpRemoteTransport : IRemoteTransport, IAsyncDisposable
     {
         switch (hop.Kind)
         {
+            // Postfix's error(8), retry and discard(8) agents: relay=none, the status and text of the entry.
             case NextHopKind.Error:
-                return All(rcpts, DeliveryStatus.Bounced, "5.0.0", "none", hop.Text!);
+                return All(rcpts, DeliveryStatus.Bounced, hop.Dsn!, "none", hop.Text!, agent: "error");
+            case NextHopKind.Retry:
+                return All(rcpts, DeliveryStatus.Deferred, hop.Dsn!, "none", hop.Text!, agent: "error");
+            case NextHopKind.Discard:
+                return All(rcpts, DeliveryStatus.Sent, hop.Dsn!, "none", hop.Text!, agent: "discard");
             case NextHopKind.TempFail:
                 return All(rcpts, DeliveryStatus.Deferred, "4.3.0", "none", hop.Text!);
             case NextHopKind.Local:
@@ -70,8 +75,8 @@ public sealed class SmtpRemoteTransport : IRemoteTransport, IAsyncDisposable
     }
 
     private static List<RecipientOutcome> All(IEnumerable<QueueRecipient> rcpts, DeliveryStatus status, string dsn, string relay, string text,
-        TimeSpan setup = default, TimeSpan transmission = default)
-        => rcpts.Select(r => new RecipientOutcome(r, status, dsn, relay, text, setup, transmission)).ToList();
+        TimeSpan setup = default, TimeSpan transmission = default, string? agent = null)
+        => rcpts.Select(r => new RecipientOutcome(r, status, dsn, relay, text, setup, transmission, agent)).ToList();
 
     private async Task<IReadOnlyList<RecipientOutcome>> DeliverSmtpAsync(QueueMessageFile message, NextHop hop, List<QueueRecipient> rcpts, CancellationToken ct)
     {
