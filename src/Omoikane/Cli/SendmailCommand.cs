@@ -34,9 +34,7 @@ public static class SendmailCommand
         try
         {
             var o = SendmailOptions.Parse(program, program switch { "mailq" => ["-bp", .. args], "newaliases" => ["-bi", .. args], _ => args });
-            // -C DIR, then --config DIR, then MAIL_CONFIG (as Postfix's sendmail), else the default.
-            var dir = o.ConfigDirectory ?? configDirectory ?? (Environment.GetEnvironmentVariable("MAIL_CONFIG") is { Length: > 0 } env ? env : null);
-            var config = ConfigLoader.Load(dir);
+            var config = ConfigLoader.Load(ConfigDirectory(o.ConfigDirectory ?? configDirectory));
             if (config.Diagnostics.HasErrors)
                 throw new CliException($"{program}: fatal: {config.Diagnostics.Errors.First()}", ExConfig);
             return o.Mode switch
@@ -53,6 +51,17 @@ public static class SendmailCommand
             Console.Error.WriteLine(ex.Message);
             return ex.ExitCode;
         }
+    }
+
+    /// <summary>Where programs that run /usr/sbin/sendmail without options find the configuration, as Postfix's is in /etc/postfix.</summary>
+    public const string SystemConfigDirectory = "/etc/omoikane";
+
+    /// <summary>-C DIR or --config DIR, then MAIL_CONFIG (as Postfix's sendmail), then /etc/omoikane when it has a main.cf, else the embedded default.</summary>
+    private static string? ConfigDirectory(string? given)
+    {
+        if (given is not null) return given;
+        if (Environment.GetEnvironmentVariable("MAIL_CONFIG") is { Length: > 0 } env) return env;
+        return File.Exists(Path.Combine(SystemConfigDirectory, "main.cf")) ? SystemConfigDirectory : null;
     }
 
     /// <summary>"user(uid)", as Postfix's sendmail names the submitter in its errors.</summary>

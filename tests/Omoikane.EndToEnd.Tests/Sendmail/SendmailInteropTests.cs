@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net.Sockets;
 using Omoikane.EndToEnd.Tests.Support;
 
 namespace Omoikane.EndToEnd.Tests.Sendmail;
@@ -7,19 +9,26 @@ public sealed class SendmailInteropTests
 {
     private const string TestUser = "omoikanesm";
 
+    private const string ServerUser = "omoikanesrv";
+
+    /// <summary>Creates a system user for the test when missing (needs root, useradd and runuser; skips otherwise); returns its uid.</summary>
+    private static async Task<string> EnsureUserAsync(string name, string comment)
+    {
+        Skip.If((await ExternalProgram.RunAsync("id", ["-u"])).Out.Trim() != "0", "needs root to create a test user and run a program as that user");
+        ExternalProgram.SkipUnlessInstalled("useradd", "passwd");
+        ExternalProgram.SkipUnlessInstalled("runuser", "util-linux");
+        if ((await ExternalProgram.RunAsync("id", ["-u", name])).Code != 0)
+        {
+            var add = await ExternalProgram.RunAsync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", comment, name]);
+            Skip.If(add.Code != 0, "useradd failed: " + add.Err);
+        }
+        return (await ExternalProgram.RunAsync("id", ["-u", name])).Out.Trim();
+    }
+
     [SkippableFact]
     public async Task UnprivilegedUserSubmitsThroughTheMaildropAndIsNamedByUid()
     {
-        Skip.If(Environment.UserName != "root" && ExternalProgram.Find("id") is not null && (await ExternalProgram.RunAsync("id", ["-u"])).Out.Trim() != "0",
-            "needs root to create a test user and run a program as that user");
-        ExternalProgram.SkipUnlessInstalled("useradd", "passwd");
-        ExternalProgram.SkipUnlessInstalled("runuser", "util-linux");
-        if ((await ExternalProgram.RunAsync("id", ["-u", TestUser])).Code != 0)
-        {
-            var add = await ExternalProgram.RunAsync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", "Sendmail Tester", TestUser]);
-            Skip.If(add.Code != 0, "useradd failed: " + add.Err);
-        }
-        var uid = (await ExternalProgram.RunAsync("id", ["-u", TestUser])).Out.Trim();
+        var uid = await EnsureUserAsync(TestUser, "Sendmail Tester");
         await using var s = await LocalSubmission.CreateAsync();
         var r = await ExternalProgram.RunAsync("runuser", ["-u", TestUser, "--", "env", "HOME=/tmp", "MAIL_CONFIG=" + s.Server.Directory,
             s.Program("sendmail"), "-t"], "To: alice@example.test\nSubject: from a user\n\nhello\n");
@@ -34,6 +43,44 @@ public sealed class SendmailInteropTests
         Assert.NotEqual(0, ls.Code);
         var ls2 = await ExternalProgram.RunAsync("runuser", ["-u", TestUser, "--", "ls", Path.Combine(s.Server.DataDirectory, "queue", "messages")]);
         Assert.NotEqual(0, ls2.Code);
+    }
+
+    [SkippableFact]
+    public async Task ServerUnderItsOwnAccountTakesAnotherUsersSubmission()
+    {
+        // The deployment of deploy/omoikane.service: the server is not root, so it reads another user's
+        // file only through the permissions sendmail gives it, and removes it as the maildrop's owner.
+        var uid = await EnsureUserAsync(TestUser, "Sendmail Tester");
+        await EnsureUserAsync(ServerUser, "Omoikane Test Server");
+        await using var s = await LocalSubmission.CreateAsync(start: false);
+        Assert.Equal(0, (await ExternalProgram.RunAsync("chown", ["-R", ServerUser, s.Server.Directory])).Code);
+        var psi = new ProcessStartInfo("runuser") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-u", ServerUser, "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", OmoikaneProcess.Dll, "serve", "--config", s.Server.Directory })
+            psi.ArgumentList.Add(a);
+        using var server = Process.Start(psi)!;
+        _ = server.StandardOutput.ReadToEndAsync();
+        var err = server.StandardError.ReadToEndAsync();
+        try
+        {
+            var deadline = Environment.TickCount64 + 30000;
+            while (true)
+            {
+                Assert.False(server.HasExited, "server exited: " + (server.HasExited ? await err : ""));
+                try { using var c = new TcpClient(); await c.ConnectAsync(s.Server.Smtp); break; }
+                catch (SocketException) when (Environment.TickCount64 < deadline) { await Task.Delay(100); }
+            }
+            var r = await ExternalProgram.RunAsync("runuser", ["-u", TestUser, "--", "env", "HOME=/tmp", "MAIL_CONFIG=" + s.Server.Directory,
+                s.Program("sendmail"), "alice@example.test"], "Subject: under its own account\n\nhello\n");
+            Assert.True(r.Code == 0, r.Err);
+            var msg = Assert.Single(await s.WaitForAliceAsync());
+            Assert.Contains($"(Omoikane, from userid {uid})", LocalSubmission.Field(msg, "Received"));
+            Assert.Empty(Directory.GetFileSystemEntries(s.Maildrop));
+        }
+        finally
+        {
+            try { server.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
     }
 
     [SkippableFact]
