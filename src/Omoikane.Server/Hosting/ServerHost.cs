@@ -11,6 +11,7 @@ using Omoikane.Mail.Logging;
 using Omoikane.Mail.Policy;
 using Omoikane.Mail.Policy.Tables;
 using Omoikane.Mail.Queue;
+using Omoikane.Server.Pickup;
 using Omoikane.Server.Sasl;
 using Omoikane.Server.Pop3;
 using Omoikane.Server.Smtp;
@@ -59,6 +60,8 @@ public sealed partial class ServerHost : IAsyncDisposable
     public MailLog Log { get; }
     public Spool Spool { get; }
     public QueueManager Queue { get; }
+    /// <summary>Local submission: messages left in the maildrop by omoikane sendmail.</summary>
+    public PickupService Pickup { get; }
     public IUserStore Users { get; }
     public LocalRecipients Local { get; }
     public IDnsResolver Dns { get; }
@@ -108,6 +111,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         AuthThrottle = new AuthThrottle((options.AuthThrottle ?? AuthThrottleOptions.Default) with { Ipv6PrefixLength = ipv6Prefix }, options.Time);
         RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
         Queue = new QueueManager(Spool, Maildir, Local, RemoteTransport, Log, QueueManagerOptions.From(main), options.Time);
+        Pickup = new PickupService(Spool, Queue.EnqueueNew, Log, PickupOptions.From(main), options.Time);
     }
 
     /// <summary>The SMTP client (smtp(8)) with transport_maps, relayhost and the shared resolver.</summary>
@@ -136,6 +140,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             throw;
         }
         host.Queue.Start();
+        host.Pickup.Start();
         host.Log.Info("master", $"daemon started -- version {typeof(ServerHost).Assembly.GetName().Version?.ToString(3)}, configuration {config.ConfigDirectory ?? "(embedded default)"}");
         return host;
     }
@@ -354,6 +359,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         Task[] retiring;
         lock (_retiring) retiring = _retiring.ToArray();
         await Task.WhenAll(retiring).ConfigureAwait(false);
+        await Pickup.DisposeAsync().ConfigureAwait(false);
         await Queue.DisposeAsync().ConfigureAwait(false);
         if (RemoteTransport is IAsyncDisposable transport) await transport.DisposeAsync().ConfigureAwait(false);
         await _commit.DisposeAsync().ConfigureAwait(false);

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Omoikane.Cli;
 
-/// <summary>The omoikane command: serve, reload, check, config, user, queue, relaytest (CONTRACT.md "Build and run").</summary>
+/// <summary>The omoikane command: serve, reload, check, config, user, queue, relaytest, sendmail (CONTRACT.md "Build and run").</summary>
 public static class CommandLine
 {
     public static readonly Option<string?> ConfigOption = new("--config")
@@ -13,6 +13,12 @@ public static class CommandLine
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // Run as sendmail, mailq or newaliases (a symlink to the program), or "omoikane [--config DIR] sendmail ...":
+        // Postfix's option syntax, not this parser's.
+        if (SendmailCommand.InvokedAs() is { } name) return await SendmailCommand.RunAsync(name, args, null).ConfigureAwait(false);
+        var at = args.Length >= 2 && args[0] == "--config" ? 2 : 0;
+        if (args.Length > at && args[at] == "sendmail")
+            return await SendmailCommand.RunAsync("sendmail", args[(at + 1)..], at == 2 ? args[1] : null).ConfigureAwait(false);
         var root = new RootCommand("Omoikane: a mail server (SMTP, submission, POP3) configured like Postfix");
         root.Options.Add(ConfigOption);
         root.Subcommands.Add(ServeCommand.Create());

@@ -96,6 +96,9 @@ public static class QueueCommands
         return cmd;
     }
 
+    /// <summary>The mailq listing of a queue (sendmail -bp, mailq).</summary>
+    internal static string Listing(Spool spool) => ToMailq(Items(spool).ToList());
+
     private static string CheckId(Spool spool, string id)
     {
         if (!QueueId.IsValid(id) || !File.Exists(spool.MessagePath(id)))
