@@ -181,33 +181,8 @@ public static class ParameterTable
         new("dkim_key_directory", "$data_directory/dkim", ParameterKind.Path, Omoikane: true),
     ];
 
-    /// <summary>Postfix parameters Omoikane accepts without effect (so a migrated main.cf does not warn).</summary>
-    public static readonly IReadOnlySet<string> IgnoredPostfixNames = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "biff", "readme_directory", "html_directory", "manpage_directory", "sample_directory",
-        "command_directory", "daemon_directory", "meta_directory", "shlib_directory", "mail_owner",
-        "setgid_group", "sendmail_path", "newaliases_path", "mailq_path", "debug_peer_level",
-        "debugger_command", "home_mailbox", "mailbox_command", "inet_protocols",
-        "smtpd_tls_session_cache_database", "smtp_tls_session_cache_database", "smtpd_tls_CApath",
-        "smtpd_tls_CAfile", "smtp_tls_CApath", "smtp_tls_CAfile", "tls_random_source",
-        "smtpd_tls_mandatory_protocols", "smtpd_tls_protocols", "smtp_tls_mandatory_protocols",
-        "smtp_tls_protocols", "smtpd_tls_mandatory_ciphers", "smtpd_tls_ciphers", "smtpd_tls_dh1024_param_file",
-        "smtpd_tls_session_cache_timeout", "tls_preempt_cipherlist", "unknown_local_recipient_reject_code",
-        "local_transport", "virtual_transport", "virtual_mailbox_domains", "virtual_mailbox_maps",
-        "virtual_alias_maps", "virtual_uid_maps", "virtual_gid_maps", "virtual_minimum_uid",
-        "cyrus_sasl_config_path", "smtp_sasl_auth_enable",
-        "smtp_sasl_password_maps", "smtp_sasl_security_options", "header_checks", "body_checks",
-        "milter_default_action", "smtpd_milters", "non_smtpd_milters", "milter_protocol",
-        "disable_dns_lookups", "smtp_host_lookup", "lmtp_host_lookup", "maximal_backoff_time",
-        "parent_domain_matches_subdomains", "message_strip_characters", "propagate_unmatched_extensions",
-        "strict_rfc821_envelopes", "swap_bangpath", "allow_percent_hack", "resolve_dequoted_address",
-        "smtpd_client_port_logging", "delay_logging_resolution_limit",
-        "queue_minfree", "default_process_limit", "process_id_directory", "inet_interfaces",
-        "masquerade_domains", "canonical_maps", "sender_canonical_maps", "recipient_canonical_maps",
-        "relocated_maps", "smtpd_tls_eccert_file", "smtpd_tls_eckey_file", "smtpd_tls_dcert_file",
-        "smtpd_tls_dkey_file", "smtp_tls_note_starttls_offer", "smtp_tls_loglevel", "smtp_use_tls",
-        "smtpd_tls_exclude_ciphers", "smtp_tls_exclude_ciphers", "tls_high_cipherlist", "tls_medium_cipherlist",
-    };
+    /// <summary>Postfix parameters Omoikane accepts without effect (so a migrated main.cf does not warn); why in <see cref="IgnoredParameters"/>.</summary>
+    public static readonly IReadOnlySet<string> IgnoredPostfixNames = new HashSet<string>(IgnoredParameters.Reasons.Keys, StringComparer.Ordinal);
 
     private static readonly Dictionary<string, ParameterDef> ByName =
         Defs.ToDictionary(d => d.Name, StringComparer.Ordinal);

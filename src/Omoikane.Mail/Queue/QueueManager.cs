@@ -75,20 +75,32 @@ public sealed partial class QueueManager : IAsyncDisposable
     public void FlushDeferred()
     {
         foreach (var id in _deferred.Keys) _deferred[id] = DateTimeOffset.MinValue;
+        Volatile.Write(ref _scanDeferredNow, 1);
         _wakeScheduler.Release();
     }
 
+    private int _scanDeferredNow;
+
+    /// <summary>
+    /// Scans the deferred messages every queue_run_delay (qmgr(8)): a message whose backoff has ended is
+    /// retried at the next scan, the first one at start; a flush (postqueue -f) scans at once.
+    /// </summary>
     private async Task SchedulerAsync()
     {
         var ct = _stop.Token;
+        var nextScan = DateTimeOffset.MinValue;
         while (!ct.IsCancellationRequested)
         {
             try { await _wakeScheduler.WaitAsync(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
             var now = _time.GetUtcNow();
-            foreach (var (id, when) in _deferred)
+            if (Interlocked.Exchange(ref _scanDeferredNow, 0) == 1 || now >= nextScan)
             {
-                if (when <= now && _deferred.TryRemove(id, out _)) Enqueue(id);
+                nextScan = now + _options.QueueRunDelay;
+                foreach (var (id, when) in _deferred)
+                {
+                    if (when <= now && _deferred.TryRemove(id, out _)) Enqueue(id);
+                }
             }
             // Messages placed in the queue by another process (queue flush from the CLI writes a request file).
             var flushRequest = Path.Combine(_spool.Root, "flush");

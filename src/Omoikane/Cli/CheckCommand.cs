@@ -90,7 +90,8 @@ public static partial class CheckCommand
 
     /// <summary>
     /// "migration: honoured|ignored|rejected|unknown NAME (FILE:LINE): why" for every explicit main.cf parameter
-    /// and -o override, then a summary. Rejected: a parameter Omoikane knows, with a value it refuses (an error above).
+    /// and -o override, then a summary. Rejected: a parameter Omoikane knows, with a value it refuses (an error above);
+    /// ignored: accepted without effect, with what happens instead (IgnoredParameters).
     /// </summary>
     public static IEnumerable<string> MigrationReport(LoadedConfig config, IReadOnlyCollection<ConfigDiagnostic> diagnostics)
     {
@@ -102,30 +103,28 @@ public static partial class CheckCommand
         foreach (var e in entries)
         {
             var where = $"{e.Name} ({e.File}:{e.Line})";
-            if (ParameterTable.IsKnown(e.Name))
+            var error = ParameterTable.IsKnown(e.Name)
+                ? diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error && d.File == e.File && d.Line == e.Line) : null;
+            if (error is not null)
             {
-                var error = diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error && d.File == e.File && d.Line == e.Line);
-                if (error is not null)
-                {
-                    rejected++;
-                    yield return $"migration: rejected  {where}: {error.Message}";
-                    foreach (var (kind, token, why) in OldRestrictionNames(e.Value))
-                        yield return $"migration: {kind} {token} in {where}: {why}";
-                    continue;
-                }
+                rejected++;
+                yield return $"migration: rejected  {where}: {error.Message}";
+                foreach (var (kind, token, why) in OldRestrictionNames(e.Value))
+                    yield return $"migration: {kind} {token} in {where}: {why}";
+            }
+            else if (IgnoredParameters.TryGetReason(e.Name, out var instead))
+            {
+                ignored++;
+                yield return $"migration: ignored   {where}: {instead}";
+            }
+            else if (ParameterTable.IsKnown(e.Name))
+            {
                 honoured++;
                 var own = ParameterTable.TryGet(e.Name, out var def) && def.Omoikane ? "Omoikane's own parameter" : "as Postfix documents it";
                 if (e.Name is "data_directory" or "queue_directory" && postfixState.Any(p => e.Value.TrimEnd('/').StartsWith(p, StringComparison.Ordinal)))
                     yield return $"migration: honoured  {where}: {e.Value} belongs to Postfix; give Omoikane its own (data_directory = /var/lib/omoikane) and remove queue_directory";
-                else if (e.Name is "smtpd_sasl_type" or "smtpd_sasl_path")
-                    yield return $"migration: honoured  {where}: accepted, but authentication is Omoikane's own (no Cyrus SASL or Dovecot); import users with omoikane user add";
                 else
                     yield return $"migration: honoured  {where}: {own}";
-            }
-            else if (ParameterTable.IgnoredPostfixNames.Contains(e.Name))
-            {
-                ignored++;
-                yield return $"migration: ignored   {where}: accepted without effect in Omoikane";
             }
             else
             {

@@ -4,7 +4,7 @@ using Omoikane.EndToEnd.Tests.Support;
 
 namespace Omoikane.EndToEnd.Tests.Operations;
 
-/// <summary>deploy/omoikane.service checked by systemd itself; the self-contained published binary starts and serves.</summary>
+/// <summary>deploy/omoikane.service checked by systemd itself; the self-contained single-file binary, copied alone, starts and serves.</summary>
 public sealed class DeploymentTests
 {
     public const string PublishVariable = "OMOIKANE_TEST_PUBLISH";
@@ -77,11 +77,28 @@ public sealed class DeploymentTests
         {
             var output = Path.Combine(dir, "out");
             var (code, stdout, stderr) = await ExternalProgram.RunAsync("dotnet",
-                ["publish", Path.Combine(root, "src", "Omoikane"), "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", output],
+                ["publish", Path.Combine(root, "src", "Omoikane"), "-c", "Release", "-r", "linux-x64", "--self-contained", "-p:PublishSingleFile=true", "-o", output],
                 timeoutMs: 900_000);
             Assert.True(code == 0, stdout + stderr);
-            var binary = Path.Combine(output, "omoikane");
-            Assert.True(File.Exists(binary));
+            // One file: no assemblies, native libraries or runtimeconfig.json beside it (debug symbols may be).
+            var beside = Directory.GetFiles(output).Select(Path.GetFileName).Where(f => f != "omoikane" && !f!.EndsWith(".pdb", StringComparison.Ordinal)).ToList();
+            Assert.True(beside.Count == 0, "published next to the program: " + string.Join(", ", beside));
+            // The runtime options of the project travel inside it (the host reads the bundled runtimeconfig.json).
+            var bundle = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(Path.Combine(output, "omoikane")));
+            foreach (var option in new[]
+            {
+                "\"System.IO.DisableFileLocking\": true", "\"System.Globalization.Invariant\": true",
+                "\"System.Threading.ThreadPool.UnfairSemaphoreSpinLimit\": 0", "\"System.GC.Server\": false",
+            })
+                Assert.Contains(option, bundle);
+
+            // Copied alone into an empty directory, it runs.
+            var alone = Path.Combine(dir, "bin");
+            Directory.CreateDirectory(alone);
+            var binary = Path.Combine(alone, "omoikane");
+            File.Copy(Path.Combine(output, "omoikane"), binary);
+            File.SetUnixFileMode(binary, File.GetUnixFileMode(Path.Combine(output, "omoikane")));
+            Directory.Delete(output, recursive: true);
 
             var config = Path.Combine(dir, "etc");
             Directory.CreateDirectory(config);
@@ -93,9 +110,10 @@ public sealed class DeploymentTests
                 RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = dir,
             };
             foreach (var a in new[] { "serve", "--config", config }) psi.ArgumentList.Add(a);
-            // No dotnet on the PATH: the binary carries its runtime.
+            // No dotnet on the PATH and no DOTNET_* variable: the binary carries its runtime.
             psi.Environment["PATH"] = "/usr/bin:/bin";
-            psi.Environment.Remove("DOTNET_ROOT");
+            foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET_", StringComparison.Ordinal)).ToList())
+                psi.Environment.Remove(name);
             using var server = Process.Start(psi)!;
             server.StandardInput.Close();
             var err = server.StandardError.ReadToEndAsync();

@@ -26,6 +26,8 @@ public sealed class MigrationReportTests
         recipient_delimiter = +
         inet_interfaces = all
         virtual_mailbox_limit = 51200000
+        home_mailbox = Maildir/
+        inet_protocols = all
         """;
 
     private const string PostfixMasterCf = """
@@ -52,14 +54,21 @@ public sealed class MigrationReportTests
             var (code, stdout, _) = await OmoikaneProcess.RunAsync(dir, null, "check", "--config", dir);
             var lines = stdout.Split('\n').Where(l => l.StartsWith("migration: ", StringComparison.Ordinal)).ToList();
             Assert.Contains(lines, l => l.StartsWith("migration: honoured  myhostname (", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.StartsWith("migration: honoured  smtpd_sasl_type (", StringComparison.Ordinal) && l.Contains("no Cyrus SASL"));
+            // An ignored parameter says what happens instead.
+            Assert.Contains(lines, l => l.StartsWith("migration: ignored   smtpd_sasl_type (", StringComparison.Ordinal) && l.Contains("no Cyrus SASL"));
+            Assert.Contains(lines, l => l.StartsWith("migration: ignored   home_mailbox (", StringComparison.Ordinal)
+                && l.EndsWith(": mail goes to the Maildir $virtual_mailbox_base/DOMAIN/LOCAL/ of a user in user_database (omoikane user add)", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("migration: ignored   inet_protocols (", StringComparison.Ordinal) && l.Contains("master.cf"));
+            Assert.Contains(lines, l => l.StartsWith("migration: ignored   append_dot_mydomain (", StringComparison.Ordinal) && l.Contains("never completed"));
+            Assert.Contains(lines, l => l.StartsWith("migration: honoured  inet_interfaces (", StringComparison.Ordinal));
+            Assert.DoesNotContain(lines, l => l.Contains("accepted without effect", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("migration: ignored   biff (", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("migration: honoured  mailbox_size_limit (", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("migration: rejected  message_size_limit (", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("migration: honoured  virtual_mailbox_limit (", StringComparison.Ordinal));
             var summary = lines.Last();
-            Assert.Matches(@"^migration: 20 parameter\(s\): \d+ honoured, \d+ ignored, 1 rejected, \d+ unknown$", summary);
-            Assert.Equal(20, lines.Count - 1);
+            Assert.Matches(@"^migration: 22 parameter\(s\): \d+ honoured, \d+ ignored, 1 rejected, \d+ unknown$", summary);
+            Assert.Equal(22, lines.Count - 1);
             Assert.Contains("is internal to Postfix", stdout);
             Assert.Equal(1, code); // message_size_limit = 10m is an error
         }

@@ -31,6 +31,31 @@ public sealed class OutboundRetryTests
         Assert.Contains("EHLO sender.test", peer.Commands);
     }
 
+    /// <summary>
+    /// queue_run_delay: deferred mail is retried at the queue manager's next scan of the deferred messages,
+    /// not as soon as its backoff ends; a flush (postqueue -f) scans at once.
+    /// </summary>
+    [Fact]
+    public async Task DeferredMailWaitsForTheNextQueueRun()
+    {
+        await using var s = new OutboundScenario();
+        var address = LoopbackAddresses.Next();
+        var peer = new ScriptedSmtpPeer(address, 0, connection => connection == 0 ? "451 4.3.0 <bob@remote.test>: Try again later" : "250 2.1.5 Ok");
+        s.Own(peer);
+        var sender = await s.StartSenderAsync($"transport_maps = inline:{{ remote.test=smtp:[{address}]:{peer.EndPoint.Port} }}\nsmtp_connection_cache_time_limit = 0s\nqueue_run_delay = 1h");
+
+        await OutboundScenario.SubmitAsync(sender.SmtpEndPoint, "alice@sender.test", ["bob@remote.test"], OutboundScenario.Message("next run"));
+        await Poll.UntilAsync(() => sender.Maillog.Contains("status=deferred (host", StringComparison.Ordinal), "the deferral");
+        // The backoff (minimal_backoff_time = 1s) ends long before this wait does; the next queue run is an hour away.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(1, peer.Connections);
+        Assert.Empty(peer.Messages);
+
+        sender.Host.Queue.FlushDeferred();
+        await Poll.UntilAsync(() => peer.Messages.FirstOrDefault(), "the retry after the flush");
+        Assert.Equal(2, peer.Connections);
+    }
+
     [Fact]
     public async Task PermanentRejectionBouncesToTheLocalSenderWithDsnFields()
     {
