@@ -109,8 +109,6 @@ public static partial class CheckCommand
             {
                 rejected++;
                 yield return $"migration: rejected  {where}: {error.Message}";
-                foreach (var (kind, token, why) in OldRestrictionNames(e.Value))
-                    yield return $"migration: {kind} {token} in {where}: {why}";
             }
             else if (IgnoredParameters.TryGetReason(e.Name, out var instead))
             {
