@@ -111,7 +111,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         AuthThrottle = new AuthThrottle((options.AuthThrottle ?? AuthThrottleOptions.Default) with { Ipv6PrefixLength = ipv6Prefix }, options.Time);
         RemoteTransport = options.RemoteTransport is not null ? options.RemoteTransport(this) : CreateSmtpTransport(main, new ConfigDiagnostics(), options.Time);
         Queue = new QueueManager(Spool, Maildir, Local, RemoteTransport, Log, QueueManagerOptions.From(main), options.Time);
-        Pickup = new PickupService(Spool, Queue.EnqueueNew, Log, PickupOptions.From(main), options.Time);
+        Pickup = new PickupService(Spool, Queue.EnqueueNew, Log, () => PickupOptions.From(Config.Main), options.Time);
     }
 
     /// <summary>The SMTP client (smtp(8)) with transport_maps, relayhost and the shared resolver.</summary>

@@ -13,11 +13,12 @@ public sealed partial class PickupService
     /// <summary>Validates one maildrop file and queues its message; false when it was gone or moved aside.</summary>
     private async Task<bool> PickUpAsync(string name, CancellationToken ct)
     {
+        var options = _currentOptions();
         var path = Path.Combine(Directory, name);
         if (UnixFiles.LStat(path) is not { } entry) return false; // taken meanwhile
         if (!entry.IsRegular) return Quarantine(name, "not a regular file");
         if (entry.Links != 1) return Quarantine(name, "file has more than one link");
-        var limit = _options.MessageSizeLimit > 0 ? _options.MessageSizeLimit : long.MaxValue - MaildropFile.EnvelopeAllowance;
+        var limit = options.MessageSizeLimit > 0 ? options.MessageSizeLimit : long.MaxValue - MaildropFile.EnvelopeAllowance;
         if (entry.Size > (ulong)(limit + MaildropFile.EnvelopeAllowance)) return Quarantine(name, $"uid={entry.Uid}: message file too big");
 
         byte[] data;
@@ -42,14 +43,14 @@ public sealed partial class PickupService
         if (drop.Content.Length > limit) return Quarantine(name, $"uid={uid}: message file too big");
         if (UnixFiles.PasswdEntry(uid) is not { } user) return Quarantine(name, $"uid={uid}: no passwd entry for this user id");
         string sender;
-        if (drop.Sender is null) sender = user.Name + "@" + _options.MyOrigin;
+        if (drop.Sender is null) sender = user.Name + "@" + options.MyOrigin;
         else if (drop.Sender is "<>") sender = "";
-        else if (MaildropFile.Qualify(drop.Sender, _options.MyOrigin) is { } s) sender = s;
+        else if (MaildropFile.Qualify(drop.Sender, options.MyOrigin) is { } s) sender = s;
         else return Quarantine(name, $"uid={uid}: bad sender address syntax");
         var recipients = new List<QueueRecipient>();
         foreach (var r in drop.Recipients)
         {
-            if (MaildropFile.Qualify(r, _options.MyOrigin) is not { } q) return Quarantine(name, $"uid={uid}: bad recipient address syntax");
+            if (MaildropFile.Qualify(r, options.MyOrigin) is not { } q) return Quarantine(name, $"uid={uid}: bad recipient address syntax");
             if (!recipients.Any(x => Mail.Addressing.AddressKey.Comparer.Equals(x.Address, q))) recipients.Add(new QueueRecipient(q));
         }
 
@@ -64,7 +65,7 @@ public sealed partial class PickupService
         await using (writer)
         {
             _session!.Info("pickup", $"{writer.Id}: uid={uid} from=<{drop.Sender ?? user.Name}>");
-            var content = BuildContent(drop, writer.Id, uid, user, sender, out messageId);
+            var content = BuildContent(options, drop, writer.Id, uid, user, out messageId);
             await writer.Content.WriteAsync(content, ct).ConfigureAwait(false);
             await writer.CommitAsync(ct).ConfigureAwait(false);
         }
@@ -79,20 +80,20 @@ public sealed partial class PickupService
     /// The message as queued: a Received line naming the local user, the fields as submitted without Bcc,
     /// and the From, Date and Message-ID a local submission gets when it has none (Postfix's cleanup).
     /// </summary>
-    private byte[] BuildContent(MaildropFile drop, string queueId, uint uid, (string Name, string FullName) user, string sender, out string messageId)
+    private byte[] BuildContent(PickupOptions options, MaildropFile drop, string queueId, uint uid, (string Name, string FullName) user, out string messageId)
     {
         var content = drop.Content.Span;
         var header = MessageHeader.Parse(content);
         var date = SmtpSession.Rfc5322Date(_time.GetLocalNow());
         var head = new StringBuilder();
-        head.Append("Received: by ").Append(_options.MyHostname).Append(" (").Append(_options.MailName)
+        head.Append("Received: by ").Append(options.MyHostname).Append(" (").Append(options.MailName)
             .Append(", from userid ").Append(uid.ToString(CultureInfo.InvariantCulture)).Append(")\n\tid ").Append(queueId)
             .Append("; ").Append(date).Append('\n');
         var tail = new StringBuilder();
         if (!header.Has("From"))
         {
             var fullName = drop.FullName ?? user.FullName;
-            var from = user.Name + "@" + _options.MyOrigin;
+            var from = user.Name + "@" + options.MyOrigin;
             tail.Append("From: ");
             if (fullName.Length > 0) tail.Append(MimeKit.Utils.MimeUtils.Quote(fullName)).Append(" <").Append(from).Append(">\n");
             else tail.Append(from).Append('\n');
@@ -101,7 +102,7 @@ public sealed partial class PickupService
         var idField = header.Fields.FirstOrDefault(f => f.Name.Equals("Message-ID", StringComparison.OrdinalIgnoreCase));
         if (idField is null)
         {
-            messageId = $"<{_time.GetUtcNow().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}.{queueId}@{_options.MyHostname}>";
+            messageId = $"<{_time.GetUtcNow().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}.{queueId}@{options.MyHostname}>";
             tail.Append("Message-ID: ").Append(messageId).Append('\n');
         }
         else messageId = MessageHeader.Value(idField.Raw);

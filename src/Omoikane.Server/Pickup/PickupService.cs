@@ -23,7 +23,7 @@ public sealed partial class PickupService : IAsyncDisposable
     private readonly Spool _spool;
     private readonly Action<QueueMessageFile> _enqueue;
     private readonly MailLog _log;
-    private readonly PickupOptions _options;
+    private readonly Func<PickupOptions> _currentOptions;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -36,9 +36,10 @@ public sealed partial class PickupService : IAsyncDisposable
     /// <summary>Unfinished files (a sendmail that died while writing) are removed after this long.</summary>
     public static TimeSpan AbandonedAfter { get; } = TimeSpan.FromDays(1);
 
-    public PickupService(Spool spool, Action<QueueMessageFile> enqueue, MailLog log, PickupOptions options, TimeProvider time)
+    /// <param name="options">The options in force (read for each message: a reload changes them).</param>
+    public PickupService(Spool spool, Action<QueueMessageFile> enqueue, MailLog log, Func<PickupOptions> options, TimeProvider time)
     {
-        _spool = spool; _enqueue = enqueue; _log = log; _options = options; _time = time;
+        _spool = spool; _enqueue = enqueue; _log = log; _currentOptions = options; _time = time;
         Directory = Path.Combine(spool.Root, MaildropFile.DirectoryName);
     }
 

@@ -31,6 +31,7 @@ public static class CommandLine
         root.Subcommands.Add(ExplainCommand.Create());
         root.Subcommands.Add(DkimCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(SendmailCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -15,6 +15,14 @@ public static class SendmailCommand
 {
     private const int ExUsage = 64, ExDataErr = 65, ExUnavailable = 69, ExTempFail = 75, ExConfig = 78;
 
+    /// <summary>For --help: the real work is done before the verb parser sees the arguments (Postfix's option syntax).</summary>
+    public static System.CommandLine.Command Create()
+    {
+        var cmd = new System.CommandLine.Command("sendmail", "Submit a message from stdin like Postfix's sendmail (-t -i -f -F -bs -bp -bi -q); also run as sendmail, mailq, newaliases");
+        cmd.SetAction(_ => 0);
+        return cmd;
+    }
+
     /// <summary>The name the program was started under (argv[0], e.g. a symlink's name), when it is one of ours.</summary>
     public static string? InvokedAs()
     {
